@@ -1,0 +1,71 @@
+"""Dataset tools.
+
+python -m eagle_jax.data combine   --input=SHARD_DIR --output=combined.pickle [--pattern='results*.pickle']
+python -m eagle_jax.data stats     --input=SHARD_DIR_or_combined.pickle --output=latency.pickle
+python -m eagle_jax.data normalize --input=latency.pickle --output=latency_norm.pickle   (+ .minmax.json)
+python -m eagle_jax.data convert   --input=latency.pickle --output=latency.csv   (.pickle/.pkl, .csv, .npz)
+python -m eagle_jax.data info      --input=FILE
+"""
+import json
+from pathlib import Path
+
+from absl import app, flags
+
+from eagle_jax.data import formats
+from eagle_jax.data import tools
+
+_INPUT = flags.DEFINE_string('input', None, 'Input file or folder.')
+_OUTPUT = flags.DEFINE_string('output', None, 'Output file (never overwritten unless --overwrite).')
+_PATTERN = flags.DEFINE_string('pattern', 'results*.pickle', 'Glob of result shards inside --input.')
+_COLUMN = flags.DEFINE_string('column', None, 'Value column of a CSV input.')
+_OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace an existing output.')
+COMMANDS = ('combine', 'stats', 'normalize', 'convert', 'info')
+
+
+def _entries(source: Path) -> list:
+  if source.is_dir():
+    return tools.combine(tools.shard_paths(source, _PATTERN.value))
+  return tools.read_shard(source)
+
+
+def run(command: str, source: Path, output) -> dict:
+  """Runs one tool; returns what it reports."""
+  if command == 'info':
+    return tools.describe(source, _COLUMN.value)
+  if output is None:
+    raise app.UsageError(f'{command} needs --output')
+  if command == 'combine':
+    paths = tools.shard_paths(source, _PATTERN.value)
+    if not paths:
+      raise ValueError(f'no files matching {_PATTERN.value!r} in {source}')
+    combined = tools.combine(paths)
+    formats.write_pickle(combined, output, _OVERWRITE.value)
+    return {'files': len(paths), 'entries': len(combined), 'output': output}
+  if command == 'stats':
+    reduced, counts = tools.stats(_entries(source))
+    if not reduced:
+      raise ValueError(f'{source}: no valid measurements ({counts})')
+    formats.write_measurements(reduced, output, _OVERWRITE.value)
+    return {**counts, 'output': output}
+  mapping = formats.read_measurements(source, _COLUMN.value)
+  if command == 'normalize':
+    constants = tools.write_normalized(mapping, output, _OVERWRITE.value)
+    return {**constants, 'output': output, 'constants': str(tools.constants_path(output))}
+  formats.write_measurements(mapping, output, _OVERWRITE.value)
+  return {'entries': len(mapping), 'output': output}
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in COMMANDS:
+    raise app.UsageError(f'usage: python -m eagle_jax.data {{{"|".join(COMMANDS)}}} --input=... [--output=...]')
+  if _INPUT.value is None:
+    raise app.UsageError('--input is required')
+  print(json.dumps(run(argv[1], Path(_INPUT.value), _OUTPUT.value), indent=2))
+
+
+def entry_point():
+  app.run(main)
+
+
+if __name__ == '__main__':
+  entry_point()

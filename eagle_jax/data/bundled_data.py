@@ -1,0 +1,64 @@
+"""Datasets bundled in the package (no download): NB201 accuracies per seed and HELP device latencies."""
+import functools
+import importlib.resources
+import io
+import json
+from typing import Dict, Tuple
+
+import numpy as np
+
+_ACCURACY = {'nb201/cifar10-valid': 'cifar10_valid', 'nb201/cifar100': 'cifar100'}
+
+
+def _bundled_file(name: str):
+  return importlib.resources.files(__package__).joinpath('bundled', name)
+
+
+@functools.lru_cache(maxsize=None)
+def _npz(name: str) -> Dict[str, np.ndarray]:
+  with _bundled_file(name).open('rb') as f:
+    with np.load(io.BytesIO(f.read()), allow_pickle=False) as npz:
+      return {k: npz[k] for k in npz.files}
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_cards() -> Dict[str, dict]:
+  cards = {}
+  for entry in _bundled_file('').iterdir():
+    if entry.name.startswith('cpu_') and entry.name.endswith('.json'):
+      card = json.loads(entry.read_text())
+      cards[card['name']] = card
+  return cards
+
+
+def bundled() -> Tuple[str, ...]:
+  """Names of the bundled datasets: nb201/... (accuracy, %), help/<device> and cpu/<name> (latency, s)."""
+  help_devices = [f'help/{d}' for d in _npz('help_latency.npz')['devices'].tolist()]
+  return tuple(sorted(_ACCURACY)) + tuple(help_devices) + tuple(sorted(_cpu_cards()))
+
+
+def load_bundled(name: str) -> dict:
+  """Arrays of a bundled dataset in NB201 index order.
+
+  Returns a dict with `values` (n,) (the mean over seeds where there are several), `units`, `description`, and
+  for accuracies `seed_values` (n, seeds; NaN where a seed is missing) and `seeds`. Latency datasets that cover
+  a subset of the space also have `indices` (NB201 indices of the rows).
+  """
+  if name in _ACCURACY:
+    arrays = _npz('nb201_accuracy.npz')
+    per_seed = arrays[_ACCURACY[name]]
+    return dict(values=np.nanmean(per_seed, axis=1), seed_values=per_seed, seeds=tuple(arrays['seeds'].tolist()),
+                units='%', description=f'NAS-Bench-201 200-epoch accuracy ({name}), NATS-Bench tss, Apache-2.0')
+  if name.startswith('help/'):
+    arrays = _npz('help_latency.npz')
+    devices = arrays['devices'].tolist()
+    device = name[len('help/'):]
+    if device in devices:
+      return dict(values=arrays['latency_s'][:, devices.index(device)], units='s',
+                  description=f'HELP latency on {device} (PyTorch, unpruned cells), MIT')
+  if name in _cpu_cards():
+    card = _cpu_cards()[name]
+    arrays = _npz(card['file'])
+    return dict(values=arrays['values'], indices=arrays['indices'], units='s', description=card['description'],
+                card=card)
+  raise KeyError(f'unknown bundled dataset {name!r}; bundled datasets: {", ".join(bundled())}')

@@ -1,0 +1,188 @@
+"""Reading and writing measurement files: Eagle pickles (restricted unpickler), CSV and npz.
+
+A measurement file maps NB201 op vectors to one number (latency in seconds, or accuracy). Raw result shards
+(the measurement driver's output) are pickled lists of (op vector, timings or 'invalid' or error string).
+"""
+import csv
+import io
+import math
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from eagle_jax import files
+from eagle_jax.spaces import nasbench201
+
+Measurements = Dict[Tuple[int, ...], float]
+PICKLE_SUFFIXES = ('.pickle', '.pkl')
+_SAFE_GLOBALS = frozenset({
+    ('collections', 'OrderedDict'),
+    ('numpy', 'dtype'),
+    ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.multiarray', 'scalar'),
+})
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+  """A pickle asked for a class outside plain containers, numbers and numpy scalars."""
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+
+  def __init__(self, file, path):
+    super().__init__(file)
+    self._path = path
+
+  def find_class(self, module, name):
+    if (module, name) in _SAFE_GLOBALS:
+      return super().find_class(module, name)
+    raise UnsafePickleError(f'{self._path}: refusing to unpickle {module}.{name}; only plain containers, '
+                            'numbers and numpy scalars are allowed in a measurement pickle')
+
+
+def read_pickle(path) -> Any:
+  """Unpickles `path` allowing only plain containers, numbers, strings and numpy scalars."""
+  path = Path(path)
+  data = _read_bytes(path)
+  try:
+    return _RestrictedUnpickler(io.BytesIO(data), path).load()
+  except UnsafePickleError:
+    raise
+  except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, AttributeError) as e:
+    raise ValueError(f'{path}: not a readable pickle (truncated or corrupted?): {e}') from e
+
+
+def write_pickle(obj: Any, path, overwrite: bool = False) -> Path:
+  return files.atomic_write_bytes(path, pickle.dumps(obj, protocol=4), overwrite)
+
+
+def _read_bytes(path: Path) -> bytes:
+  if not path.is_file():
+    raise FileNotFoundError(f'measurement file {path} does not exist')
+  data = path.read_bytes()
+  if not data:
+    raise ValueError(f'{path}: file is empty')
+  return data
+
+
+def _key(raw_key, path) -> Tuple[int, ...]:
+  """An op-vector tuple from a pickle key (tuple or list) or an arch string."""
+  try:
+    if isinstance(raw_key, str):
+      return nasbench201.from_arch_str(raw_key)
+    return tuple(int(v) for v in nasbench201.check_vectors(np.asarray(raw_key)).reshape(-1))
+  except (ValueError, TypeError) as e:
+    raise ValueError(f'{path}: bad architecture key {raw_key!r}: {e}') from e
+
+
+def _number(value, key, path) -> float:
+  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    raise ValueError(f'{path}: value for {key} is {value!r}, not a number')
+  value = float(value)
+  if math.isnan(value):
+    raise ValueError(f'{path}: value for {key} is NaN')
+  return value
+
+
+def measurements_from_pairs(pairs, path) -> Measurements:
+  out = {}
+  for raw_key, value in pairs:
+    key = _key(raw_key, path)
+    if key in out:
+      raise ValueError(f'{path}: duplicate entry for {key}')
+    out[key] = _number(value, key, path)
+  return out
+
+
+def read_measurement_pickle(path) -> Measurements:
+  obj = read_pickle(path)
+  if not isinstance(obj, dict):
+    raise ValueError(f'{path}: expected a pickled dict {{op vector: value}}, got {type(obj).__name__}')
+  if not obj:
+    raise ValueError(f'{path}: holds no measurements')
+  return measurements_from_pairs(obj.items(), path)
+
+
+def read_measurement_csv(path, column: Optional[str] = None) -> Measurements:
+  """Reads a CSV with an `arch_str` or `op0..op5` key and a value column (`value`, `column`, or the only one)."""
+  path = Path(path)
+  text = _read_bytes(path).decode('utf-8')
+  reader = csv.DictReader(io.StringIO(text))
+  header = reader.fieldnames or []
+  op_cols = [f'op{k}' for k in range(nasbench201.NUM_EDGES)]
+  has_ops = all(c in header for c in op_cols)
+  if not has_ops and 'arch_str' not in header:
+    raise ValueError(f'{path}: CSV needs an arch_str column or op0..op5 columns; header is {header}')
+  key_cols = {'arch_str', 'nb201_index', *op_cols}
+  if column is None:
+    candidates = ['value'] if 'value' in header else [c for c in header if c not in key_cols]
+    if len(candidates) != 1:
+      raise ValueError(f'{path}: cannot tell which column holds the values ({candidates}); name one with column=')
+    column = candidates[0]
+  if column not in header:
+    raise ValueError(f'{path}: no column {column!r}; columns are {header}')
+  pairs = []
+  for line, row in enumerate(reader, start=2):
+    if row[column] in ('', None):
+      continue  # not measured
+    key = [row[c] for c in op_cols] if has_ops else row['arch_str']
+    try:
+      key = [int(v) for v in key] if has_ops else key
+      value = float(row[column])
+    except ValueError as e:
+      raise ValueError(f'{path}:{line}: {e}') from e
+    pairs.append((key, value))
+  if not pairs:
+    raise ValueError(f'{path}: holds no measurements in column {column!r}')
+  return measurements_from_pairs(pairs, path)
+
+
+def read_measurement_npz(path) -> Measurements:
+  path = Path(path)
+  try:
+    with np.load(io.BytesIO(_read_bytes(path)), allow_pickle=False) as npz:
+      vectors, values = npz['vectors'], npz['values']
+  except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+    raise ValueError(f'{path}: not a measurement npz with arrays "vectors" and "values": {e}') from e
+  if len(vectors) != len(values):
+    raise ValueError(f'{path}: {len(vectors)} vectors but {len(values)} values')
+  return measurements_from_pairs(zip(vectors.tolist(), values.tolist()), path)
+
+
+def read_measurements(path, column: Optional[str] = None) -> Measurements:
+  """{op vector: value} from an Eagle pickle, CSV or npz file, chosen by suffix."""
+  path = Path(path)
+  suffix = path.suffix.lower()
+  if suffix in PICKLE_SUFFIXES:
+    return read_measurement_pickle(path)
+  if suffix == '.csv':
+    return read_measurement_csv(path, column)
+  if suffix == '.npz':
+    return read_measurement_npz(path)
+  raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')
+
+
+def write_measurements(mapping: Measurements, path, overwrite: bool = False) -> Path:
+  """Writes {op vector: value} as an Eagle pickle, CSV (arch_str,op0..op5,value) or npz, atomically."""
+  path = files.check_writable(path, overwrite)
+  if not mapping:
+    raise ValueError(f'refusing to write an empty measurement file {path}')
+  clean = measurements_from_pairs(mapping.items(), '<mapping>')
+  suffix = path.suffix.lower()
+  if suffix in PICKLE_SUFFIXES:
+    return write_pickle(clean, path, overwrite)
+  if suffix == '.csv':
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(['arch_str', *[f'op{k}' for k in range(nasbench201.NUM_EDGES)], 'value'])
+    for key, value in clean.items():
+      writer.writerow([nasbench201.to_arch_str(key), *key, repr(value)])
+    return files.atomic_write_text(path, buffer.getvalue(), overwrite)
+  if suffix == '.npz':
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, vectors=np.array(list(clean), np.int8), values=np.array(list(clean.values())))
+    return files.atomic_write_bytes(path, buffer.getvalue(), overwrite)
+  raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')

@@ -1,0 +1,44 @@
+"""Atomic, non-clobbering file writes: a result is either fully written or not there at all."""
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Union
+
+PathLike = Union[str, os.PathLike]
+
+
+def check_writable(path: PathLike, overwrite: bool = False) -> Path:
+  """Returns `path` as a Path; raises FileExistsError if it exists and `overwrite` is False."""
+  path = Path(path)
+  if path.exists() and not overwrite:
+    raise FileExistsError(f'output {path} already exists; refusing to overwrite it (pass overwrite=True)')
+  return path
+
+
+@contextlib.contextmanager
+def atomic_open(path: PathLike, mode: str = 'wb', overwrite: bool = True) -> Iterator:
+  """Opens a temporary file beside `path`, and renames it onto `path` only if the block succeeds."""
+  path = check_writable(path, overwrite)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+  try:
+    with os.fdopen(fd, mode) as f:
+      yield f
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
+
+
+def atomic_write_bytes(path: PathLike, data: bytes, overwrite: bool = True) -> Path:
+  with atomic_open(path, 'wb', overwrite) as f:
+    f.write(data)
+  return Path(path)
+
+
+def atomic_write_text(path: PathLike, text: str, overwrite: bool = True) -> Path:
+  return atomic_write_bytes(path, text.encode('utf-8'), overwrite)

@@ -1,0 +1,4 @@
+"""Setuptools entry point; metadata and dependencies live in setup.cfg."""
+import setuptools
+
+setuptools.setup()
