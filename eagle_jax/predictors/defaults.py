@@ -1,0 +1,20 @@
+"""The values every Eagle predictor config shares (reference 1.8); configs/predictors/*.py start from these."""
+import ml_collections
+
+
+def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn') -> ml_collections.ConfigDict:
+  """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.repeats = 1
+  config.data = ml_collections.ConfigDict(dict(
+      measurement=measurement, column=ml_collections.FieldReference(None, field_type=str), only_valid=True,
+      total_points=ml_collections.FieldReference(None, field_type=int), training_points=100,
+      validation_points=100, normalize=False))
+  config.model = ml_collections.ConfigDict(dict(
+      predictor=predictor, head=head, num_layers=4, num_hidden=600, dropout=0.2, message_passing='dense'))
+  config.training = ml_collections.ConfigDict(dict(
+      epochs=250, learning_rate=3.5e-4, weight_decay=5e-4, lr_scheduler='cosine', lr_patience=10, es_patience=35,
+      batch_size=50, shuffle=True, warmup_epochs=0, transfer_from='', load_from='', eval_only=False,
+      legacy_last_weights=False))
+  return config
