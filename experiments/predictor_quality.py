@@ -1,7 +1,7 @@
 """Predictor quality on the five LatBench devices, Eagle's protocol (900 train / 100 valid / rest test), over
 split seeds: the latency GCN against the linear one-hot + pairs baseline and FLOPs, beside the noise ceiling.
 
-python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5
+python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5 --epochs=120
 Writes experiments/predictor_quality.{json,md}.
 """
 import json
@@ -18,6 +18,7 @@ from configs.predictors import lat_gcn_nasbench201_fast  # pylint: disable=g-imp
 
 _LATBENCH = flags.DEFINE_string('latbench', '../shared/data/eagle-latbench-nb201/raw', 'LatBench pickles.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Split seeds per device.')
+_EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
 DEVICES = ('desktop-cpu-core-i7-7820x-fp32', 'desktop-gpu-gtx-1080ti-fp32', 'embedded-gpu-jetson-nano-fp16',
            'mobile-cpu-snapdragon-855-kryo-485-int8', 'mobile-gpu-snapdragon-855-adreno-640-int8')
@@ -34,6 +35,7 @@ def main(argv):
       config.data.measurement = str(Path(_LATBENCH.value) / f'{device}.pickle')
       config.model.predictor = predictor
       config.repeats = _REPEATS.value
+      config.training.epochs = _EPOCHS.value
       metrics = training.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
       results[f'{device}/{predictor}'] = {k: v for k, v in metrics.items() if k != 'repeats'}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)

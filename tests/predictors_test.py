@@ -193,6 +193,7 @@ def test_train_binary_writes_every_output(tmp_path):
   assert nb.from_arch_str(lines[1].split(',')[0])
   assert (workdir / 'scatter.png').read_bytes()[:4] == b'\x89PNG'
   assert (workdir / 'checkpoint').is_dir() and (workdir / 'predictor.json').is_file()
+  assert len(data.load_measurements(workdir / 'space_predictions.pickle')) == 15284
   predictor = inference.load(workdir)
   arch_strs = [line.split(',')[0] for line in lines[1:]]
   np.testing.assert_allclose(predictor.predict(arch_strs), [float(line.split(',')[2]) for line in lines[1:]],

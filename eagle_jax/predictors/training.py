@@ -391,6 +391,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
       if fitted is not None:
         checkpoints.save(workdir, fitted.params, _card(config, dataset, normalizer, fitted))
         _write_history(workdir / 'history.json', fitted.history)
+        _write_space_predictions(workdir)
   result = {**_aggregate(runs), 'repeats': runs, 'predictor': kind, 'head': head, 'dataset': dataset.name}
   files.atomic_write_text(workdir / 'metrics.json', json.dumps(result, indent=2) + '\n')
   _write_predictions(workdir / 'predictions.csv', dataset, *predictions)
@@ -434,3 +435,9 @@ def _write_predictions(path, dataset, rows, pred) -> None:
   lines = ['arch_str,target,prediction'] + [
       f'{dataset.arch_strs[r]},{dataset.values[r]!r},{float(p)!r}' for r, p in zip(rows, pred)]
   files.atomic_write_text(path, '\n'.join(lines) + '\n')
+
+
+def _write_space_predictions(workdir: Path) -> None:
+  """Every valid arch's prediction (unary: target units; binary: ranking score) as an Eagle-format pickle."""
+  from eagle_jax.predictors import inference  # pylint: disable=g-import-not-at-top  (inference imports training)
+  inference.infer_space(inference.load(workdir), workdir / 'space_predictions.pickle', overwrite=True)
