@@ -26,6 +26,19 @@ PREDICTORS = ('gcn', 'linear', 'flops')
 OUT = Path(__file__).resolve().parent / 'predictor_quality'
 
 
+def write_table(results: dict) -> None:
+  """predictor_quality.md: mean ± spread over split seeds per device and predictor."""
+  lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | best epoch | '
+           's to best |', '|---|---|---|---|---|---|---|---|']
+  for key, m in results.items():
+    device, predictor = key.split('/')
+    lines.append(f'| {device} | {predictor} | {m["within_10pct"]:.3f} ± {m.get("within_10pct_std", 0):.3f} | '
+                 f'{m["spearman"]:.3f} ± {m.get("spearman_std", 0):.3f} | {m["kendall_tau"]:.3f} | '
+                 f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("best_epoch", float("nan")):.0f} | '
+                 f'{m.get("seconds_to_best", float("nan")):.0f} |')
+  files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines) + '\n')
+
+
 def main(argv):
   del argv
   results = {}
@@ -40,16 +53,8 @@ def main(argv):
       results[f'{device}/{predictor}'] = {k: v for k, v in metrics.items() if k != 'repeats'}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)
       files.atomic_write_text(OUT.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
-  lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | best epoch | '
-           's to best |', '|---|---|---|---|---|---|---|---|']
-  for key, m in results.items():
-    device, predictor = key.split('/')
-    lines.append(f'| {device} | {predictor} | {m["within_10pct"]:.3f} ± {m.get("within_10pct_std", 0):.3f} | '
-                 f'{m["spearman"]:.3f} ± {m.get("spearman_std", 0):.3f} | {m["kendall_tau"]:.3f} | '
-                 f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("best_epoch", float("nan")):.0f} | '
-                 f'{m.get("seconds_to_best", float("nan")):.0f} |')
-  files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines) + '\n')
-  print('\n'.join(lines))
+      write_table(results)
+  print(OUT.with_suffix('.md').read_text())
 
 
 if __name__ == '__main__':

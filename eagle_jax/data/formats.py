@@ -68,7 +68,7 @@ def _read_bytes(path: Path) -> bytes:
   return data
 
 
-def _key(raw_key, path) -> Tuple[int, ...]:
+def parse_key(raw_key, path) -> Tuple[int, ...]:
   """An op-vector tuple from a pickle key (tuple or list) or an arch string."""
   try:
     if isinstance(raw_key, str):
@@ -90,7 +90,7 @@ def _number(value, key, path) -> float:
 def measurements_from_pairs(pairs, path) -> Measurements:
   out = {}
   for raw_key, value in pairs:
-    key = _key(raw_key, path)
+    key = parse_key(raw_key, path)
     if key in out:
       raise ValueError(f'{path}: duplicate entry for {key}')
     out[key] = _number(value, key, path)

@@ -30,7 +30,7 @@ def read_shard(path) -> list:
   obj = formats.read_pickle(path)
   if not isinstance(obj, list) or not all(isinstance(e, (tuple, list)) and len(e) == 2 for e in obj):
     raise ValueError(f'{path}: not a result shard (expected a pickled list of (op vector, value) pairs)')
-  return [(formats._key(point, path), value) for point, value in obj]  # pylint: disable=protected-access
+  return [(formats.parse_key(point, path), value) for point, value in obj]
 
 
 def combine(paths: Sequence) -> list:
