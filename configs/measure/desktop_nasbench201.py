@@ -1,0 +1,20 @@
+"""Local CPU latency of NB201 networks (Eagle's desktop_nasbench201_local): fp32 TFLite, 1 thread, 100 runs of
+10 timed invocations with 10 ms between runs; conversion in a worker process while the main one times."""
+import ml_collections
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.archs = 'random'        # 'all' | 'random' (valid archs) | 'list'
+  config.num_archs = 1000
+  config.arch_list = ''          # file of arch strings, one per line, for archs='list'
+  config.shard_size = 1000
+  config.fix = False             # measure only what is missing from an existing workdir, whatever its plan
+  config.model = ml_collections.ConfigDict(dict(
+      prune=True, input_size=(1, 32, 32, 3), channels=16, cells_count=5, num_classes=100, seed=0))
+  config.conversion = ml_collections.ConfigDict(dict(mode='fp32', calibration_size=100, workers=1))
+  config.runner = ml_collections.ConfigDict(dict(
+      kind='local', threads=1, xnnpack=True, runs=100, avg_between=10, interval=0.01, warmup=10,
+      host='', port=8765, timeout=120.0, retries=3))
+  return config

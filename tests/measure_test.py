@@ -1,0 +1,161 @@
+"""Measurement: Keras NB201 networks, TFLite conversion, LiteRT timing, the remote server, the resumable driver."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip('tensorflow')
+
+from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
+from eagle_jax.data import formats, tools  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, keras_model, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = runners.TimingSettings(runs=5, avg_between=5, interval=0.0, warmup=3)
+
+
+@pytest.mark.slow
+def test_keras_params_equal_analytic_counts():
+  rng = np.random.default_rng(0)
+  vecs = nb.arch_vectors()[nb.is_valid(nb.arch_vectors())]
+  for vec in vecs[rng.choice(len(vecs), 6, replace=False)]:
+    for prune in (True, False):
+      model = keras_model.build(vec, prune=prune)
+      assert keras_model.trainable_params(model) == nb.params([vec], prune=prune)[0], (vec, prune)
+
+
+def test_invalid_cell_and_unknown_op_are_refused():
+  with pytest.raises(keras_model.InvalidArchError, match='output unreachable'):
+    keras_model.build((0, 3, 0, 0, 2, 0))
+  with pytest.raises(ValueError, match='op id 5'):
+    keras_model.build((5, 0, 0, 0, 0, 0))
+  with pytest.raises(ValueError, match='conversion mode must be one of'):
+    convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1)), 'int4')
+
+
+@pytest.mark.slow
+def test_fp32_tflite_matches_keras_and_quantised_modes_run():
+  model = keras_model.build((2, 1, 4, 0, 3, 1))
+  x = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
+  expected = model(x, training=False).numpy()
+  interpreter = server.make_interpreter(convert.to_tflite(model, 'fp32'))
+  interpreter.set_tensor(interpreter.get_input_details()[0]['index'], x)
+  interpreter.invoke()
+  np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]['index']), expected,
+                             rtol=1e-4, atol=1e-4)
+  sizes = {}
+  for mode in convert.MODES:
+    flatbuffer = convert.to_tflite(model, mode, calibration_size=4)
+    sizes[mode] = len(flatbuffer)
+    timings = runners.LocalRunner(FAST).run(flatbuffer)
+    assert len(timings) == 5 and all(len(run) == 5 and min(run) > 0 for run in timings)
+  assert sizes['fp16'] < sizes['fp32'] and sizes['dynamic_int8'] < sizes['fp16']
+
+
+@pytest.mark.slow
+def test_all_conv3x3_is_slower_than_all_skip():
+  settings = runners.TimingSettings(runs=10, avg_between=10, interval=0.0, warmup=5)
+  latency = {}
+  for vec in [(3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1)]:
+    timings = runners.LocalRunner(settings).run(convert.to_tflite(keras_model.build(vec)))
+    latency[vec] = tools.two_level_iqr_mean(timings)
+  assert latency[(3, 3, 3, 3, 3, 3)] > 2 * latency[(1, 1, 1, 1, 1, 1)]
+
+
+@pytest.fixture
+def loopback_server():
+  httpd = server.serve('127.0.0.1', 0)
+  thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+  thread.start()
+  yield httpd.server_address[1]
+  httpd.shutdown()
+  httpd.server_close()
+
+
+def test_remote_round_trip_on_loopback(loopback_server):
+  runner = runners.RemoteRunner(FAST, '127.0.0.1', loopback_server, timeout=30)
+  assert runner.ping()['interpreter'] in ('ai_edge_litert', 'tflite_runtime')
+  timings = runner.run(convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1))))
+  assert len(timings) == 5 and all(len(run) == 5 and min(run) > 0 for run in timings)
+  with pytest.raises(RuntimeError, match='refused the request: .*'):
+    runner.run(b'not a tflite model')
+
+
+def test_unreachable_server_is_a_clear_error():
+  import socket
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]  # closed again: nothing listens there
+  runner = runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=1, retries=2)
+  with pytest.raises(ConnectionError, match=f'127.0.0.1:{port} unreachable after 2 tries'):
+    runner.ping()
+
+
+def _measure(workdir, *overrides):
+  return subprocess.Popen([sys.executable, '-m', 'eagle_jax.measure', '--config=configs/measure/test.py',
+                           f'--workdir={workdir}', *overrides], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+def _entries(workdir):
+  return tools.combine(tools.shard_paths(workdir / 'results'))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
+  workdir = tmp_path / 'run'
+  overrides = ['--config.num_archs=8', '--config.runner.runs=20', '--config.runner.interval=0.02']
+  process = _measure(workdir, *overrides)
+  deadline = time.time() + 240
+  while time.time() < deadline and len(_entries(workdir) if (workdir / 'results').is_dir() else []) < 3:
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  before = _entries(workdir)
+  assert 3 <= len(before) < 8
+  resumed = _measure(workdir, *overrides)
+  out, err = resumed.communicate(timeout=300)
+  assert resumed.returncode == 0, err[-3000:]
+  summary = json.loads(out[out.index('{'):])
+  assert summary['already_done'] == len(before) and summary['planned'] == 8
+  after = _entries(workdir)
+  keys = [k for k, _ in after]
+  assert len(keys) == 8 == len(set(keys))
+  assert after[:len(before)] == before  # nothing already measured was lost or re-measured
+  assert all(len(s) <= 3 for s in (tools.read_shard(p) for p in tools.shard_paths(workdir / 'results')))
+  latency = tmp_path / 'latency.pickle'
+  stats = subprocess.run([sys.executable, '-m', 'eagle_jax.data', 'stats', f'--input={workdir / "results"}',
+                          f'--output={latency}'], cwd=ROOT, capture_output=True, text=True)
+  assert stats.returncode == 0, stats.stderr
+  assert len(data.load_measurements(latency)) == 8
+  changed = _measure(workdir, '--config.num_archs=9')
+  _, err = changed.communicate(timeout=120)
+  assert changed.returncode != 0 and 'other archs or settings' in err
+
+
+def test_corrupted_shard_is_a_clear_error(tmp_path):
+  (tmp_path / 'results').mkdir()
+  formats.write_pickle([((1, 1, 1, 1, 1, 1), [[0.1]])], tmp_path / 'results' / 'results0.pickle')
+  (tmp_path / 'results' / 'results1.pickle').write_bytes(b'\x80\x04garbage')
+  with pytest.raises(ValueError, match='results1.pickle: not a readable pickle'):
+    tools.combine(tools.shard_paths(tmp_path / 'results'))
+
+
+def test_invalid_archs_are_recorded_not_built(tmp_path):
+  arch_list = tmp_path / 'archs.txt'
+  arch_list.write_text('|none~0|+|nor_conv_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|\n'
+                       '|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|\n')
+  process = _measure(tmp_path / 'run', '--config.archs=list', f'--config.arch_list={arch_list}')
+  out, err = process.communicate(timeout=300)
+  assert process.returncode == 0, err[-3000:]
+  entries = dict(_entries(tmp_path / 'run'))
+  assert entries[(0, 3, 0, 0, 2, 0)] == 'invalid'
+  assert isinstance(entries[(1, 0, 0, 1, 0, 0)], list)
