@@ -83,11 +83,11 @@ class Dataset:
     return cls(vectors, np.array(list(mapping.values()), np.float64), name, units)
 
 
-def load_dataset(source, column: Optional[str] = None) -> Dataset:
+def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None) -> Dataset:
   """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz path.
 
   A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with another
-  hash is refused.
+  hash is refused. `column` and `where` select the values of a CSV with several (see formats.read_measurement_csv).
   """
   source_str = str(source)
   if source_str in bundled_data.bundled():
@@ -104,7 +104,7 @@ def load_dataset(source, column: Optional[str] = None) -> Dataset:
     raise FileNotFoundError(f'{source_str!r} is neither a bundled dataset ({", ".join(bundled_data.bundled()[:3])}, '
                             '...; see eagle_jax.data.bundled()) nor an existing file')
   info = registry.identify(path)
-  mapping = formats.read_measurements(path, column)
+  mapping = formats.read_measurements(path, column, where)
   return Dataset.from_mapping(mapping, info.name if info else str(path), info.units if info else '')
 
 

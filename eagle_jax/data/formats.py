@@ -106,8 +106,9 @@ def read_measurement_pickle(path) -> Measurements:
   return measurements_from_pairs(obj.items(), path)
 
 
-def read_measurement_csv(path, column: Optional[str] = None) -> Measurements:
-  """Reads a CSV with an `arch_str` or `op0..op5` key and a value column (`value`, `column`, or the only one)."""
+def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
+  """Reads a CSV with an `arch_str` or `op0..op5` key and a value column (`value`, `column`, or the only one);
+  `where` keeps only rows whose given columns equal the given strings (e.g. {'dataset': 'cifar100'})."""
   path = Path(path)
   text = _read_bytes(path).decode('utf-8')
   reader = csv.DictReader(io.StringIO(text))
@@ -116,7 +117,11 @@ def read_measurement_csv(path, column: Optional[str] = None) -> Measurements:
   has_ops = all(c in header for c in op_cols)
   if not has_ops and 'arch_str' not in header:
     raise ValueError(f'{path}: CSV needs an arch_str column or op0..op5 columns; header is {header}')
-  key_cols = {'arch_str', 'nb201_index', *op_cols}
+  where = dict(where or {})
+  missing = [c for c in where if c not in header]
+  if missing:
+    raise ValueError(f'{path}: no column {missing[0]!r} to filter on; columns are {header}')
+  key_cols = {'arch_str', 'nb201_index', *op_cols, *where}
   if column is None:
     candidates = ['value'] if 'value' in header else [c for c in header if c not in key_cols]
     if len(candidates) != 1:
@@ -126,8 +131,8 @@ def read_measurement_csv(path, column: Optional[str] = None) -> Measurements:
     raise ValueError(f'{path}: no column {column!r}; columns are {header}')
   pairs = []
   for line, row in enumerate(reader, start=2):
-    if row[column] in ('', None):
-      continue  # not measured
+    if row[column] in ('', None) or any(row[c] != str(v) for c, v in where.items()):
+      continue  # not measured, or filtered out
     key = [row[c] for c in op_cols] if has_ops else row['arch_str']
     try:
       key = [int(v) for v in key] if has_ops else key
@@ -152,14 +157,14 @@ def read_measurement_npz(path) -> Measurements:
   return measurements_from_pairs(zip(vectors.tolist(), values.tolist()), path)
 
 
-def read_measurements(path, column: Optional[str] = None) -> Measurements:
+def read_measurements(path, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
   """{op vector: value} from an Eagle pickle, CSV or npz file, chosen by suffix."""
   path = Path(path)
   suffix = path.suffix.lower()
   if suffix in PICKLE_SUFFIXES:
     return read_measurement_pickle(path)
   if suffix == '.csv':
-    return read_measurement_csv(path, column)
+    return read_measurement_csv(path, column, where)
   if suffix == '.npz':
     return read_measurement_npz(path)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')

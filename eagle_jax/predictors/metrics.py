@@ -94,3 +94,12 @@ def noise_ceiling(groups: np.ndarray, values: np.ndarray, test_rows: np.ndarray,
   out = regression_metrics(means[has], truth) if unary else ranking_metrics(means[has], truth)
   out['n_models'] = int(has.sum())
   return out
+
+
+def comparator_counts(a, b, c, true, seed: int = 0) -> tuple:
+  """(correct, total) comparisons d(i, j) = a_i + b_j + c > 0 against true_i > true_j over (sampled) ordered
+  pairs; as in Eagle's log, a tie in the truth counts as correct when the first is predicted worse."""
+  a, b, true = np.asarray(a), np.asarray(b), np.asarray(true)
+  i, j = sample_pairs(len(true), seed)
+  correct = int(np.sum((a[i] + b[j] + c > 0) == (true[i] > true[j])))
+  return correct, len(i)

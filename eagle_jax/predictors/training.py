@@ -345,10 +345,8 @@ def _test_metrics(head: str, terms, true: np.ndarray, normalizer: Normalizer) ->
     return metrics.regression_metrics(pred, true), pred
   score = models.ranking_score(terms)
   out = metrics.ranking_metrics(score, true)
-  i, j = metrics.sample_pairs(len(true))
-  d = terms['a'][i] + terms['b'][j] + terms['c']
-  differ = true[i] != true[j]
-  out['comparator_accuracy'] = float(np.mean((d > 0)[differ] == (true[i] > true[j])[differ]))
+  correct, total = metrics.comparator_counts(terms['a'], terms['b'], float(terms['c']), true)
+  out['comparator_accuracy'] = correct / total
   return out, score
 
 

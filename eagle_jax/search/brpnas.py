@@ -1,0 +1,150 @@
+"""BRP-NAS: predictor-driven NAS with iterative data selection (reference 6.1-6.3).
+
+A search trains (looks up, or calls) `budget` models over `iterations`: a random start (or zero-cost picks), then
+each iteration the predicted best plus random picks from the predicted top; the predictor is warm-started
+between iterations with Eagle's growing epochs/batch schedule. Candidates can be limited to those a trained
+latency predictor puts within a latency limit.
+"""
+import dataclasses
+import time
+from typing import Callable, List, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from tqdm import auto as tqdm
+
+from eagle_jax.predictors import checkpoints, inference, models, training
+from eagle_jax.search import selection
+from eagle_jax.spaces import nasbench201
+
+Evaluate = Callable[[np.ndarray], np.ndarray]
+
+
+class Scorer:
+  """Scores a fixed candidate set with a predictor, embedding each distinct encoding once."""
+
+  def __init__(self, model: models.Predictor, vecs: np.ndarray, augments: Optional[np.ndarray] = None):
+    representatives, self.inverse = nasbench201.group_identical_encodings(vecs)
+    if augments is not None:  # augmented models differ by their proxy values too: no grouping
+      representatives, self.inverse = np.arange(len(vecs)), np.arange(len(vecs))
+    adjacency, features = nasbench201.encode(vecs[representatives])
+    self.arrays = training.Arrays(jnp.asarray(adjacency), jnp.asarray(features), jnp.zeros(len(representatives)),
+                                  None if augments is None else jnp.asarray(augments[representatives], jnp.float32))
+    self.apply = training.make_apply(model)
+
+  def terms(self, params) -> dict:
+    terms = training.head_terms(self.apply, params, self.arrays)
+    return {k: v[self.inverse] if np.ndim(v) else v for k, v in terms.items()}
+
+  def scores(self, params) -> np.ndarray:
+    """Higher = predicted larger target."""
+    return np.asarray(models.ranking_score(self.terms(params)), np.float64)
+
+
+@dataclasses.dataclass
+class SearchResult:
+  candidates: np.ndarray          # (n, 6) op vectors searched over
+  trained: List[int]              # candidate rows in the order they were trained
+  values: np.ndarray              # value of each trained model (same order)
+  scores: np.ndarray              # final predicted score of every candidate (higher = better)
+  terms: dict                     # final head terms (binary: a, b, c) for the log's comparisons
+  params: dict
+  history: List[dict]
+  seconds: float
+
+  @property
+  def trace(self) -> List[int]:
+    """Trained rows in order, then every other candidate by predicted score, best first."""
+    taken = set(self.trained)
+    rest = [r for r in np.argsort(-self.scores, kind='stable').tolist() if r not in taken]
+    return list(self.trained) + rest
+
+
+def latency_filter(candidates: np.ndarray, checkpoint: str, limit: float) -> np.ndarray:
+  """Mask of candidates that a unary latency predictor puts at or under `limit` (in its target units)."""
+  if not checkpoint:
+    raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir '
+                     '(python -m eagle_jax.train --config=configs/predictors/lat_gcn_nasbench201.py ...)')
+  predictor = inference.load(checkpoint)
+  if predictor.binary:
+    raise ValueError(f'{checkpoint} is a binary predictor; a latency limit needs a unary latency predictor')
+  return predictor.predict(candidates) <= limit
+
+
+def _iteration_training(base: ml_collections.ConfigDict, iteration: int, iterations: int):
+  config = ml_collections.ConfigDict(base.to_dict())
+  config.epochs = max(1, (iteration + 1) * base.epochs // iterations)
+  config.batch_size = max(2, (iteration + 1) * base.batch_size // iterations)
+  config.warmup_epochs = base.get('warmup_epochs', 0) if iteration == 0 else 0
+  return config
+
+
+def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evaluate: Evaluate,
+               augments: Optional[np.ndarray] = None, warmup: Optional[tuple] = None, init_params=None,
+               progress: bool = True) -> SearchResult:
+  """BRP-NAS over `candidates` with `evaluate(vecs) -> values` standing for training (higher = better).
+
+  `warmup` = (proxy_scores or None, pretrained params or None): zero-cost warm-up; the first iteration then
+  picks by the proxy (or the pre-trained predictor) instead of at random.
+  """
+  search = config.search
+  budget, iterations = search.budget, search.iterations
+  if budget > len(candidates):
+    raise ValueError(f'config.search.budget={budget} exceeds the {len(candidates)} candidate models')
+  if iterations < 1 or budget < 2 * iterations:
+    raise ValueError(f'config.search.iterations={iterations} must be >= 1 with at least 2 models per iteration '
+                     f'(budget {budget})')
+  per_iteration = budget // iterations
+  rng = np.random.default_rng(config.seed)
+  model = training.create_model(config.model)
+  params = init_params if init_params is not None else training.init_params(
+      model, jax.random.PRNGKey(config.seed), num_features=nasbench201.NUM_FEATURES)
+  if augments is not None and init_params is None:
+    adjacency, features = nasbench201.encode(candidates[:2])
+    params = model.init({'params': jax.random.PRNGKey(config.seed)}, adjacency, features,
+                        jnp.asarray(augments[:2], jnp.float32))['params']
+  scorer = Scorer(model, candidates, augments)
+  selector = selection.Selector(search.selection, len(candidates), rng)
+  trained, values, history = [], [], []
+  start = time.perf_counter()
+  bar = tqdm.trange(iterations, desc='BRP-NAS iterations', disable=not progress)
+  for iteration in bar:
+    count = budget - len(trained) if iteration == iterations - 1 else per_iteration
+    if iteration == 0 and warmup is None:
+      new = selector.initial(count)
+    else:
+      if iteration == 0:
+        proxy_scores, pretrained = warmup
+        if pretrained is not None:
+          params = pretrained
+        scores = proxy_scores if proxy_scores is not None else scorer.scores(params)
+      else:
+        scores = scorer.scores(params)
+      new = selector.next(scores, trained, count, iteration)
+    trained += new
+    values += evaluate(candidates[new]).tolist()
+    targets = np.zeros(len(candidates))
+    targets[trained] = np.asarray(values) * search.target_scale
+    arrays = training.Arrays(scorer.arrays.adjacency[scorer.inverse[trained]],
+                             scorer.arrays.features[scorer.inverse[trained]],
+                             jnp.asarray(targets[trained], jnp.float32),
+                             None if augments is None else jnp.asarray(augments[trained], jnp.float32))
+    fitted = training.fit(model, params, arrays, None, _iteration_training(config.training, iteration, iterations),
+                          seed=config.seed + iteration, progress=False)
+    params = fitted.params
+    history.append({'iteration': iteration, 'trained': len(trained), 'best_value': float(np.max(values)),
+                    'epochs_run': fitted.epochs_run, 'seconds': time.perf_counter() - start})
+    bar.set_postfix(trained=len(trained), best=f'{np.max(values):.3f}')
+  terms = scorer.terms(params)
+  return SearchResult(candidates, trained, np.asarray(values), np.asarray(models.ranking_score(terms), np.float64),
+                      terms, params, history, time.perf_counter() - start)
+
+
+def transfer_init(config: ml_collections.ConfigDict, checkpoint: str):
+  """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised)."""
+  model = training.create_model(config.model)
+  fresh = training.init_params(model, jax.random.PRNGKey(config.seed))
+  loaded, _ = checkpoints.load(checkpoint)
+  return checkpoints.transfer(loaded, fresh, checkpoint)

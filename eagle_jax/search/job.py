@@ -1,0 +1,152 @@
+"""The search binary's work: BRP-NAS on a benchmark table, with optional latency limit and zero-cost warm-up
+or augmentation; writes log.txt (Eagle's format), trace.txt, summary.json and a curve plot."""
+import json
+from pathlib import Path
+
+import jax
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+import ml_collections  # pylint: disable=wrong-import-position
+import numpy as np  # pylint: disable=wrong-import-position
+
+from eagle_jax import files  # pylint: disable=wrong-import-position
+from eagle_jax.data import dataset as dataset_lib  # pylint: disable=wrong-import-position
+from eagle_jax.predictors import metrics, plots, training  # pylint: disable=wrong-import-position
+from eagle_jax.search import brpnas, logs, replay  # pylint: disable=wrong-import-position
+from eagle_jax.spaces import nasbench201  # pylint: disable=wrong-import-position
+
+ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
+
+
+def load_benchmark(config: ml_collections.ConfigDict):
+  """(candidates dataset, searched values, reported values, description) from config.data."""
+  dataset = dataset_lib.load_dataset(config.data.measurement, config.data.get('column'))
+  dataset = dataset.subset(dataset.valid)
+  searched, reported, description = replay.search_and_report_values(dataset, config.data.search_on)
+  return dataset, searched, reported, description
+
+
+def _zero_cost(config, candidates: np.ndarray):
+  """(augments, warm-up, candidate mask) from config.zero_cost."""
+  zc = config.zero_cost
+  if zc.mode not in ZERO_COST_MODES:
+    raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
+  if zc.mode == 'none':
+    return None, None, np.ones(len(candidates), bool)
+  where = {zc.where_column: zc.where_value} if zc.get('where_column') else None
+  proxy = dataset_lib.load_dataset(zc.measurement, zc.get('column') or None, where)
+  scores = replay.proxy_scores(candidates, proxy)
+  covered = ~np.isnan(scores)
+  if not covered.any():
+    raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
+  if zc.mode == 'augment':  # every model needs its proxy value: search over the covered candidates
+    return scores[:, None], None, covered
+  if zc.mode == 'simple':
+    return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
+  model = training.create_model(config.model)
+  params = training.init_params(model, jax.random.PRNGKey(config.seed))
+  rows = np.nonzero(covered)[0]
+  splits = training.split_rows(len(rows), zc.training_points, zc.validation_points, config.seed)
+  proxy_view = dataset_lib.Dataset(candidates[rows], scores[rows])
+  normalizer = training.Normalizer.fit(scores[rows], True)  # raw proxies overflow Eagle's softmax targets
+  targets = normalizer.apply(scores[rows])
+  train = training.Arrays.of(proxy_view, splits.train, targets)
+  valid = training.Arrays.of(proxy_view, splits.valid, targets) if len(splits.valid) else None
+  fitted = training.fit(model, params, train, valid, ml_collections.ConfigDict(zc.training.to_dict()), config.seed,
+                        progress=False)
+  return None, (None, fitted.params), np.ones(len(candidates), bool)
+
+
+def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
+  """Runs the configured search and writes its outputs under `workdir`; returns the summary."""
+  workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  dataset, searched, reported, description = load_benchmark(config)
+  keep = np.ones(len(dataset), bool)
+  latency = config.latency
+  if latency.limit:
+    keep &= brpnas.latency_filter(dataset.vectors, latency.checkpoint, latency.limit)
+  augments, warmup, covered = _zero_cost(config, dataset.vectors)
+  keep &= covered
+  rows = np.nonzero(keep)[0]
+  if len(rows) == 0:
+    raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
+  lookup = {int(i): float(v) for i, v in zip(nasbench201.index_of(dataset.vectors[rows]), searched[rows])}
+  evaluate = lambda vecs: np.array([lookup[int(i)] for i in nasbench201.index_of(vecs)])
+  init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
+  result = brpnas.run_search(config, dataset.vectors[rows], evaluate, None if augments is None else augments[rows],
+                             None if warmup is None else (None if warmup[0] is None else warmup[0][rows],
+                                                          warmup[1]), init, progress)
+  trace_rows = rows[np.asarray(result.trace)]
+  summary = _summary(config, dataset, searched, reported, description, rows, result, trace_rows)
+  if latency.limit and latency.measurement:
+    summary['latency'] = _latency_report(latency, dataset, searched, rows[result.trained])
+  _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
+  return summary
+
+
+def _summary(config, dataset, searched, reported, description, rows, result, trace_rows) -> dict:
+  trained = rows[result.trained]
+  best = trained[int(np.argmax(searched[trained]))]
+  global_best = rows[int(np.argmax(searched[rows]))]
+  positions = replay.trace_positions(trace_rows, _restricted(searched, rows))
+  return {
+      'dataset': dataset.name, 'values': description, 'candidates': int(len(rows)),
+      'models_trained': len(result.trained), 'seconds': result.seconds,
+      'best_found': {'arch_str': nasbench201.to_arch_str(dataset.vectors[best]), 'searched_value': float(searched[best]),
+                     'reported_value': float(reported[best]),
+                     'rank_in_space': replay.rank_in_space(searched[rows], int(np.nonzero(rows == best)[0][0]))},
+      'global_best': {'arch_str': nasbench201.to_arch_str(dataset.vectors[global_best]),
+                      'searched_value': float(searched[global_best]), 'reported_value': float(reported[global_best])},
+      'trace_position_global_best': positions['global_best'],
+      'trace_position_first_top_0.1pct': positions['first_top'],
+      'history': result.history, 'seed': config.seed, 'selection': config.search.selection}
+
+
+def _restricted(searched, rows):
+  full = np.full(len(searched), -np.inf)
+  full[rows] = searched[rows]
+  return full
+
+
+def _latency_report(latency, dataset, searched, trained_rows) -> dict:
+  """With true latencies: trained models over the limit (false positives) and the best that truly meets it."""
+  truth = dataset_lib.load_dataset(latency.measurement)
+  true_latency = truth.values[truth.rows_of(dataset.vectors[trained_rows])]
+  meets = true_latency <= latency.limit
+  report = {'limit': latency.limit, 'false_positives': int((~meets).sum()), 'trained': int(len(trained_rows))}
+  if meets.any():
+    best = trained_rows[meets][int(np.argmax(searched[trained_rows][meets]))]
+    report['best_meeting_limit'] = {'arch_str': nasbench201.to_arch_str(dataset.vectors[best]),
+                                    'searched_value': float(searched[best]),
+                                    'true_latency': float(true_latency[meets][np.argmax(searched[trained_rows][meets])])}
+  return report
+
+
+def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary) -> None:
+  keys = [tuple(int(o) for o in v) for v in dataset.vectors[rows]]
+  rank_position = np.empty(len(rows), np.int64)
+  best_first = np.argsort(-result.scores, kind='stable')  # the trace's order
+  rank_position[best_first] = np.arange(len(rows))[::-1]  # 0 = worst, as Eagle's log
+  binary = 'a' in result.terms
+  if binary:
+    terms = result.terms
+    correct, total = metrics.comparator_counts(terms['a'], terms['b'], float(terms['c']), searched[rows], config.seed)
+    diagnostics = [f'{correct}/{total} predictions correct (sampled pairs)', f'0/{total} predictions skipped']
+  else:
+    diagnostics = [f'mean predicted score {float(np.mean(result.scores))!r}']
+  run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else result.scores[k]), keys[k])
+                     for k, r in enumerate(rows)], [keys[k] for k in result.trained], diagnostics)
+  logs.append_run(workdir / 'log.txt', run)
+  logs.write_trace(workdir / 'trace.txt', [tuple(int(o) for o in dataset.vectors[r]) for r in trace_rows])
+  files.atomic_write_text(workdir / 'summary.json', json.dumps(summary, indent=2) + '\n')
+  best_so_far = np.maximum.accumulate(searched[trace_rows[:len(result.trained)]])
+  fig, ax = plt.subplots(figsize=(6, 4))
+  ax.plot(np.arange(1, len(best_so_far) + 1), best_so_far, label='BRP-NAS (best searched value so far)')
+  ax.axhline(summary['global_best']['searched_value'], color='k', ls='--', lw=1, label='global best')
+  ax.set(xlabel='models trained', ylabel=f'{dataset.name} ({dataset.units})', title='search curve')
+  ax.legend()
+  ax.grid(alpha=0.3)
+  plots.save_figure(fig, workdir / 'search_curve.png')

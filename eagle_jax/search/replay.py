@@ -1,0 +1,100 @@
+"""NAS replay: search curves from traces against a benchmark table with per-seed accuracies, and the baselines
+(random search, regularised evolution, FLOPs order, zero-cost proxy order) run in the same tool."""
+from typing import Dict, Optional
+
+import numpy as np
+
+from eagle_jax.data import dataset as dataset_lib
+from eagle_jax.spaces import nasbench201
+
+
+def search_and_report_values(dataset: dataset_lib.Dataset, search_on) -> tuple:
+  """(values searched on, values reported, description). Searching on one seed reports the mean of the others;
+  searching on the mean reports the mean (the same data: said in the description)."""
+  if search_on == 'mean' or dataset.seed_values is None:
+    return dataset.values, dataset.values, 'searched and reported on the mean over training seeds'
+  seed = int(search_on)
+  if seed not in dataset.seeds:
+    raise ValueError(f'{dataset.name}: no training seed {seed}; seeds are {dataset.seeds}')
+  column = dataset.seeds.index(seed)
+  searched = dataset.seed_values[:, column]
+  others = np.delete(dataset.seed_values, column, axis=1)
+  reported = np.where(np.all(np.isnan(others), axis=1), searched, np.nanmean(others, axis=1))
+  searched = np.where(np.isnan(searched), np.nanmean(dataset.seed_values, axis=1), searched)
+  others_named = [s for s in dataset.seeds if s != seed]
+  return searched, reported, f'searched on seed {seed}, reported as the mean of seeds {others_named}'
+
+
+def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget: int) -> Dict[str, np.ndarray]:
+  """Over the first x = 1..budget models of a trace: `oracle` = the best reported value seen (how the original
+  plotted it) and `selected` = the reported value of the model with the best searched value so far."""
+  trace = np.asarray(trace[:budget])
+  oracle = np.maximum.accumulate(reported[trace])
+  best_rows = trace[np.array([np.argmax(searched[trace[:x + 1]]) for x in range(len(trace))])]
+  return {'oracle': oracle, 'selected': reported[best_rows]}
+
+
+def trace_positions(trace: np.ndarray, searched: np.ndarray, top_fraction: float = 0.001) -> Dict[str, int]:
+  """1-based trace position of the global best (by the searched values) and of the first top-`fraction` model."""
+  order = np.argsort(-searched, kind='stable')
+  top = set(order[:max(1, int(round(top_fraction * len(searched))))].tolist())
+  position = {int(r): k + 1 for k, r in enumerate(np.asarray(trace).tolist())}
+  return {'global_best': position.get(int(order[0]), len(trace) + 1),
+          'first_top': min(position.get(r, len(trace) + 1) for r in top)}
+
+
+def rank_in_space(searched: np.ndarray, row: int) -> int:
+  """1 = best of the candidates by the searched values."""
+  return int(np.sum(searched > searched[row])) + 1
+
+
+def random_trace(num_candidates: int, seed: int) -> np.ndarray:
+  return np.random.default_rng(seed).permutation(num_candidates)
+
+
+def score_trace(scores: np.ndarray, seed: int) -> np.ndarray:
+  """Candidates by a score, highest first; candidates without one (NaN) follow in random order."""
+  known = np.nonzero(~np.isnan(scores))[0]
+  unknown = np.nonzero(np.isnan(scores))[0]
+  ordered = known[np.argsort(-scores[known], kind='stable')]
+  return np.concatenate([ordered, np.random.default_rng(seed).permutation(unknown)]).astype(np.int64)
+
+
+def regularized_evolution(vecs: np.ndarray, searched: np.ndarray, budget: int, seed: int, population: int = 20,
+                          sample_size: int = 5) -> np.ndarray:
+  """Real et al.'s aging evolution over the candidates: tournament of `sample_size`, mutate one edge's op to a
+  candidate not yet evaluated, drop the oldest. Returns the evaluated rows in order (the trace)."""
+  rng = np.random.default_rng(seed)
+  lookup = {tuple(v): r for r, v in enumerate(vecs.tolist())}
+  budget = min(budget, len(vecs))
+  history = rng.choice(len(vecs), min(population, budget), replace=False).tolist()
+  alive = list(history)
+  seen = set(history)
+  while len(history) < budget:
+    tournament = rng.choice(len(alive), min(sample_size, len(alive)), replace=False)
+    parent = vecs[alive[max(tournament, key=lambda k: searched[alive[k]])]]
+    child = None
+    for _ in range(100):
+      mutated = parent.copy()
+      edge = rng.integers(nasbench201.NUM_EDGES)
+      mutated[edge] = rng.choice([o for o in range(len(nasbench201.OPS)) if o != parent[edge]])
+      row = lookup.get(tuple(mutated.tolist()))
+      if row is not None and row not in seen:
+        child = row
+        break
+    if child is None:  # every neighbour seen: restart from a random unseen candidate
+      child = int(rng.choice([r for r in range(len(vecs)) if r not in seen]))
+    history.append(child)
+    seen.add(child)
+    alive = alive[1:] + [child]
+  return np.asarray(history, np.int64)
+
+
+def proxy_scores(candidates: np.ndarray, proxy: Optional[dataset_lib.Dataset]) -> np.ndarray:
+  """The proxy value of each candidate (NaN where the proxy has none)."""
+  scores = np.full(len(candidates), np.nan)
+  if proxy is not None:
+    lookup = dict(zip(nasbench201.index_of(proxy.vectors).tolist(), proxy.values.tolist()))
+    for row, index in enumerate(nasbench201.index_of(candidates).tolist()):
+      scores[row] = lookup.get(index, np.nan)
+  return scores

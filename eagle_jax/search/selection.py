@@ -1,0 +1,53 @@
+"""Iterative data selection (BRP-NAS, reference 6.1): which candidates to train next, given predictor scores.
+
+Modes: `sample_best2` (the paper's alpha = 0.5: the predicted best, plus random picks from the predicted top
+1/2, 1/2, 1/4, 1/8, ... of the space), `sample_best` (Eagle's median-discard variant with its score pairing fixed),
+`random` (a true alpha = 0: uniform over untrained candidates) and `halving` (Eagle's default without flags:
+the pool permanently halved by the predictor each iteration, then random picks). Every mode adds exactly the
+requested count, and a pool too small for it is an error, never an endless loop.
+"""
+import numpy as np
+
+MODES = ('sample_best2', 'sample_best', 'random', 'halving')
+
+
+def pick_random(rng: np.random.Generator, pool: np.ndarray, count: int, exclude: set) -> list:
+  """`count` distinct rows of `pool` not in `exclude`, uniformly at random."""
+  eligible = np.array([r for r in pool.tolist() if r not in exclude], np.int64)
+  if len(eligible) < count:
+    raise ValueError(f'cannot pick {count} new models: only {len(eligible)} eligible candidates remain')
+  return rng.choice(eligible, count, replace=False).tolist()
+
+
+class Selector:
+  """Keeps the state of one search's selection (the active pool of the halving modes)."""
+
+  def __init__(self, mode: str, num_candidates: int, rng: np.random.Generator):
+    if mode not in MODES:
+      raise ValueError(f'selection mode must be one of {MODES}, got {mode!r}')
+    self.mode, self.rng = mode, rng
+    self.active = np.ones(num_candidates, bool)
+
+  def initial(self, count: int) -> list:
+    return pick_random(self.rng, np.arange(len(self.active)), count, set())
+
+  def next(self, scores: np.ndarray, trained: list, count: int, iteration: int) -> list:
+    """`count` new candidate rows for iteration `iteration` (>= 1, or 0 after a zero-cost warm-up)."""
+    taken = set(trained)
+    exploit = count // 2
+    if self.mode == 'random':
+      return pick_random(self.rng, np.arange(len(scores)), count, taken)
+    if self.mode in ('halving', 'sample_best'):
+      active = np.nonzero(self.active)[0]
+      self.active[active[scores[active] <= np.median(scores[active])]] = False
+    if self.mode == 'halving':
+      return pick_random(self.rng, np.nonzero(self.active)[0], count, taken)
+    pool = np.nonzero(self.active)[0]
+    order = pool[np.argsort(-scores[pool], kind='stable')]
+    best = [r for r in order.tolist() if r not in taken][:exploit]
+    taken |= set(best)
+    if self.mode == 'sample_best':
+      return best + pick_random(self.rng, pool, count - exploit, taken)
+    threshold = scores[order[min(len(order) - 1, len(order) // 2 ** max(iteration, 1))]]
+    top = order[scores[order] > threshold]
+    return best + pick_random(self.rng, top, count - exploit, taken)

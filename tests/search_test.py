@@ -1,0 +1,173 @@
+"""BRP-NAS search: selection counts, logs and traces, latency limits, zero-cost modes, replay, the binary."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+from eagle_jax import data
+from eagle_jax.predictors import training
+from eagle_jax.search import job, logs, replay, selection
+from eagle_jax.spaces import nasbench201 as nb
+
+ROOT = Path(__file__).resolve().parents[1]
+ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
+
+
+def _config(name='test') -> ml_collections.ConfigDict:
+  sys.path.insert(0, str(ROOT))
+  return __import__(f'configs.search.{name}', fromlist=['get_config']).get_config()
+
+
+@pytest.mark.parametrize('mode', selection.MODES)
+def test_selection_picks_exactly_the_configured_counts(mode):
+  rng = np.random.default_rng(0)
+  scores = rng.random(1000)
+  selector = selection.Selector(mode, 1000, rng)
+  trained = selector.initial(21)
+  for iteration in range(1, 5):
+    new = selector.next(scores, trained, 21, iteration)
+    assert len(new) == 21 and not set(new) & set(trained) and len(set(new)) == 21
+    trained += new
+  assert len(trained) == 105
+
+
+def test_sample_best2_takes_the_best_and_the_top_pool():
+  scores = np.arange(100, dtype=float)
+  selector = selection.Selector('sample_best2', 100, np.random.default_rng(0))
+  new = selector.next(scores, [99, 98], 10, iteration=3)
+  assert new[:5] == [97, 96, 95, 94, 93]  # the predicted best not yet trained
+  assert all(s > 100 - 100 // 8 - 1 for s in new[5:])  # random picks from the top 1/8
+
+
+def test_sample_best_pairs_scores_with_candidates():
+  scores = np.arange(100, dtype=float)[::-1].copy()  # row 0 best
+  selector = selection.Selector('sample_best', 100, np.random.default_rng(0))
+  new = selector.next(scores, [], 10, iteration=1)
+  assert new[:5] == [0, 1, 2, 3, 4] and all(r < 50 for r in new)
+
+
+def test_too_small_a_pool_is_an_error_not_a_hang():
+  with pytest.raises(ValueError, match='only 3 eligible'):
+    selection.pick_random(np.random.default_rng(0), np.arange(5), 4, {0, 1})
+
+
+def test_log_round_trip_and_trace(tmp_path):
+  entries = [(70.0, 2.0, (3, 3, 3, 3, 3, 3)), (50.0, 0.0, (1, 1, 1, 1, 1, 1)), (60.0, 1.0, (2, 2, 2, 2, 2, 2)),
+             (65.0, 3.0, (2, 1, 4, 0, 3, 1))]
+  run = logs.LogRun(entries, [(1, 1, 1, 1, 1, 1)], ['1/2 predictions correct', '0/2 predictions skipped'])
+  logs.append_run(tmp_path / 'log.txt', run)
+  logs.append_run(tmp_path / 'log.txt', run)
+  text = (tmp_path / 'log.txt').read_text()
+  assert text.count('===') == 1 and text.splitlines()[0] == '70.0 2.0 (3, 3, 3, 3, 3, 3)'
+  parsed = logs.parse_log(tmp_path / 'log.txt')
+  assert len(parsed) == 2 and parsed[0].entries == entries and parsed[1].diagnostics == run.diagnostics
+  assert logs.trace_of(parsed[0]) == [(1,) * 6, (2, 1, 4, 0, 3, 1), (3,) * 6, (2,) * 6]
+  (tmp_path / 'bad.txt').write_text('70.0 (3, 3)\n---\n---\n')
+  with pytest.raises(ValueError, match='not "GT PRED KEY"'):
+    logs.parse_log(tmp_path / 'bad.txt')
+
+
+def test_replay_curves_by_hand():
+  searched = np.array([1.0, 5.0, 3.0, 9.0, 2.0])
+  reported = np.array([1.5, 4.0, 6.0, 8.0, 2.5])
+  result = replay.curves(np.array([0, 2, 1, 4, 3]), searched, reported, budget=5)
+  np.testing.assert_array_equal(result['oracle'], [1.5, 6.0, 6.0, 6.0, 8.0])
+  np.testing.assert_array_equal(result['selected'], [1.5, 6.0, 4.0, 4.0, 8.0])  # picks by the searched value
+  assert replay.trace_positions(np.array([0, 2, 1, 4, 3]), searched, 0.2) == {'global_best': 5, 'first_top': 5}
+  assert replay.rank_in_space(searched, 1) == 2
+
+
+def test_search_values_use_one_seed_and_report_the_others():
+  dataset = data.load_dataset('nb201/cifar100')
+  searched, reported, description = replay.search_and_report_values(dataset, '777')
+  np.testing.assert_array_equal(searched[:5], dataset.seed_values[:5, 0])
+  np.testing.assert_allclose(reported[0], np.nanmean(dataset.seed_values[0, 1:]))
+  assert 'seed 777' in description and '[888, 999]' in description
+
+
+def test_regularized_evolution_evaluates_distinct_candidates():
+  dataset = data.load_dataset('nb201/cifar10-valid')
+  dataset = dataset.subset(dataset.valid)
+  trace = replay.regularized_evolution(dataset.vectors, dataset.values, 150, seed=0)
+  assert len(trace) == 150 == len(set(trace.tolist()))
+  random = replay.random_trace(len(dataset), 0)[:150]
+  assert dataset.values[trace].max() >= dataset.values[random].max() - 1.0
+
+
+@pytest.mark.slow
+def test_search_binary_end_to_end_writes_every_output(tmp_path):
+  workdir = tmp_path / 'search'
+  result = subprocess.run([sys.executable, '-m', 'eagle_jax.search', '--config=configs/search/test.py',
+                           f'--workdir={workdir}'], cwd=ROOT, capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'models trained: 20' in result.stdout and 'rank' in result.stdout
+  summary = json.loads((workdir / 'summary.json').read_text())
+  assert summary['models_trained'] == 20 and summary['candidates'] == 15284
+  runs = logs.parse_log(workdir / 'log.txt')
+  assert len(runs) == 1 and len(runs[0].entries) == 15284 and len(runs[0].explored) == 20
+  trace = logs.read_trace(workdir / 'trace.txt')
+  assert logs.trace_of(runs[0]) == trace and len(trace) == 15284 == len(set(trace))
+  dataset = data.load_dataset('nb201/cifar100')
+  first = dataset.seed_values[dataset.rows_of(trace[:20]), 0]
+  assert summary['best_found']['searched_value'] == pytest.approx(first.max())
+  assert (workdir / 'search_curve.png').read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.mark.slow
+def test_latency_constrained_search_respects_its_predictor(tmp_path):
+  lat_config = __import__('configs.predictors.test', fromlist=['get_config']).get_config()
+  lat_config.data.measurement = 'help/pixel3'
+  training.train_and_evaluate(lat_config, tmp_path / 'lat')
+  from eagle_jax import predictors
+  predicted = predictors.load(tmp_path / 'lat').predict(nb.arch_vectors()[nb.is_valid(nb.arch_vectors())])
+  limit = float(np.quantile(predicted, 0.3))
+  config = _config()
+  config.latency.update(limit=limit, checkpoint=str(tmp_path / 'lat'), transfer=True, measurement='help/pixel3')
+  summary = job.run(config, tmp_path / 'search', progress=False)
+  trace = logs.read_trace(tmp_path / 'search' / 'trace.txt')
+  assert len(trace) == summary['candidates'] < 15284
+  assert np.all(predictors.load(tmp_path / 'lat').predict(trace) <= limit)
+  assert summary['latency']['trained'] == 20 and 0 <= summary['latency']['false_positives'] <= 20
+  config.latency.checkpoint = ''
+  with pytest.raises(ValueError, match='needs config.latency.checkpoint'):
+    job.run(config, tmp_path / 'bad', progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('mode', ['simple', 'warmup', 'augment'])
+def test_zero_cost_modes(tmp_path, mode):
+  config = _config()
+  config.zero_cost.update(mode=mode, measurement=ZC_CSV, column='synflow', where_column='dataset',
+                          where_value='cifar100', training_points=60, validation_points=20)
+  summary = job.run(config, tmp_path / mode, progress=False)
+  assert summary['models_trained'] == 20
+  if mode == 'augment':
+    assert summary['candidates'] == 724  # the proxy's archs that are valid
+  if mode == 'simple':  # first picks: the top of the proxy among covered archs
+    proxy = data.load_dataset(ZC_CSV, 'synflow', {'dataset': 'cifar100'})
+    trace = logs.read_trace(tmp_path / mode / 'trace.txt')
+    best_proxy = tuple(proxy.vectors[np.argmax(proxy.values)])
+    assert best_proxy in trace[:10]
+
+
+def test_bad_inputs_are_named(tmp_path):
+  config = _config()
+  config.search.budget = 20000
+  with pytest.raises(ValueError, match='budget=20000 exceeds the 15284 candidate'):
+    job.run(config, tmp_path / 'a', progress=False)
+  empty = tmp_path / 'empty.pickle'
+  empty.write_bytes(b'')
+  config = _config()
+  config.zero_cost.update(mode='warmup', measurement=str(empty))
+  with pytest.raises(ValueError, match='file is empty'):
+    job.run(config, tmp_path / 'b', progress=False)
+  config.zero_cost.mode = 'sideways'
+  with pytest.raises(ValueError, match='zero_cost.mode must be one of'):
+    job.run(config, tmp_path / 'c', progress=False)
+  with pytest.raises(ValueError, match='selection mode must be one of'):
+    selection.Selector('greedy', 10, np.random.default_rng(0))
