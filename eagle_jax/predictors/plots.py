@@ -1,25 +1,29 @@
-"""Plots people look at: predicted against measured."""
+"""Plots people look at, as PNG files. Uses matplotlib's object API (no pyplot), so importing eagle_jax never
+changes the backend of a notebook."""
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib import figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=wrong-import-position
+from eagle_jax import files
 
-from eagle_jax import files  # pylint: disable=wrong-import-position
+
+def new_figure(width: float = 6, height: float = 4, columns: int = 1):
+  """(figure, axes); axes is a single Axes when columns == 1."""
+  fig = figure.Figure(figsize=(width, height))
+  axes = fig.subplots(1, columns)
+  return fig, axes
 
 
 def save_figure(fig, path) -> Path:
   with files.atomic_open(path, 'wb') as f:
     fig.savefig(f, format='png', dpi=120, bbox_inches='tight')
-  plt.close(fig)
   return Path(path)
 
 
 def scatter(true, pred, path, title: str, units: str, same_scale: bool) -> Path:
   """Predicted (or ranking score) against measured, with the identity line when both share a scale."""
-  fig, ax = plt.subplots(figsize=(5, 5))
+  fig, ax = new_figure(5, 5)
   ax.scatter(true, pred, s=3, alpha=0.4)
   if same_scale:
     lo, hi = float(np.min(true)), float(np.max(true))

@@ -4,18 +4,14 @@ import json
 from pathlib import Path
 
 import jax
-import matplotlib
+import ml_collections
+import numpy as np
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
-import ml_collections  # pylint: disable=wrong-import-position
-import numpy as np  # pylint: disable=wrong-import-position
-
-from eagle_jax import files  # pylint: disable=wrong-import-position
-from eagle_jax.data import dataset as dataset_lib  # pylint: disable=wrong-import-position
-from eagle_jax.predictors import metrics, plots, training  # pylint: disable=wrong-import-position
-from eagle_jax.search import brpnas, logs, replay  # pylint: disable=wrong-import-position
-from eagle_jax.spaces import nasbench201  # pylint: disable=wrong-import-position
+from eagle_jax import files
+from eagle_jax.data import dataset as dataset_lib
+from eagle_jax.predictors import metrics, plots, training
+from eagle_jax.search import brpnas, logs, replay
+from eagle_jax.spaces import nasbench201
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
 
@@ -143,7 +139,7 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
   logs.write_trace(workdir / 'trace.txt', [tuple(int(o) for o in dataset.vectors[r]) for r in trace_rows])
   files.atomic_write_text(workdir / 'summary.json', json.dumps(summary, indent=2) + '\n')
   best_so_far = np.maximum.accumulate(searched[trace_rows[:len(result.trained)]])
-  fig, ax = plt.subplots(figsize=(6, 4))
+  fig, ax = plots.new_figure()
   ax.plot(np.arange(1, len(best_so_far) + 1), best_so_far, label='BRP-NAS (best searched value so far)')
   ax.axhline(summary['global_best']['searched_value'], color='k', ls='--', lw=1, label='global best')
   ax.set(xlabel='models trained', ylabel=f'{dataset.name} ({dataset.units})', title='search curve')

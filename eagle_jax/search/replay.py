@@ -98,3 +98,26 @@ def proxy_scores(candidates: np.ndarray, proxy: Optional[dataset_lib.Dataset]) -
     for row, index in enumerate(nasbench201.index_of(candidates).tolist()):
       scores[row] = lookup.get(index, np.nan)
   return scores
+
+
+def ridge_search(vecs: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
+                 selection_mode: str = 'sample_best2') -> np.ndarray:
+  """Iterative ridge regression on one-hot ops and op pairs with BRP-NAS's selection schedule (a cheap
+  predictor baseline). Returns the trace: trained rows in order, then the rest by final prediction."""
+  from eagle_jax.predictors import baselines  # pylint: disable=g-import-not-at-top
+  from eagle_jax.search import selection  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  selector = selection.Selector(selection_mode, len(vecs), rng)
+  per_iteration = budget // iterations
+  features = baselines.one_hot_pair_features(vecs)
+  trained = selector.initial(per_iteration)
+  scores = None
+  for iteration in range(iterations):
+    if iteration:
+      count = budget - len(trained) if iteration == iterations - 1 else per_iteration
+      trained += selector.next(scores, trained, count, iteration)
+    x, y = features[trained], searched[trained]
+    coefficients = np.linalg.solve(x.T @ x + 1e-1 * np.eye(x.shape[1]), x.T @ y)
+    scores = features @ coefficients
+  taken = set(trained)
+  return np.array(trained + [r for r in np.argsort(-scores, kind='stable').tolist() if r not in taken], np.int64)
