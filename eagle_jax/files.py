@@ -8,6 +8,12 @@ from typing import Iterator, Union
 PathLike = Union[str, os.PathLike]
 
 
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
 def check_writable(path: PathLike, overwrite: bool = False) -> Path:
   """Returns `path` as a Path; raises FileExistsError if it exists and `overwrite` is False."""
   path = Path(path)
@@ -23,6 +29,7 @@ def atomic_open(path: PathLike, mode: str = 'wb', overwrite: bool = True) -> Ite
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
   try:
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results get the usual permissions
     with os.fdopen(fd, mode) as f:
       yield f
       f.flush()

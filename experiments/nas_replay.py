@@ -23,22 +23,23 @@ _SEEDS = flags.DEFINE_integer('seeds', 10, 'Search seeds per method.')
 _BUDGET = flags.DEFINE_integer('budget', 100, 'Models trained per search.')
 _DATASETS = flags.DEFINE_list('datasets', ['nb201/cifar100', 'nb201/cifar10-valid'], 'Bundled tables.')
 OUT = Path(__file__).resolve().parent / 'nas_replay'
+_EVOLUTION_STEPS = 2000  # evolution has no ranking of the rest: run it on, so trace positions stay defined
 
 
 def _traces(config, dataset, searched, seed: int) -> dict:
+  """Each method's trace: the models it trains in order, then (where the method ranks the space) the rest."""
   vecs = dataset.vectors
   lookup = dict(zip(nasbench201.index_of(vecs).tolist(), searched.tolist()))
   evaluate = lambda v: np.array([lookup[i] for i in nasbench201.index_of(v).tolist()])
   config.seed = seed
   result = brpnas.run_search(config, vecs, evaluate, progress=False)
-  flops = nasbench201.flops(vecs)
-  return {'BRP-NAS': np.asarray(result.trace[:_BUDGET.value]),
-          'random search': replay.random_trace(len(vecs), seed)[:_BUDGET.value],
-          'regularised evolution': replay.regularized_evolution(vecs, searched, _BUDGET.value, seed),
+  jitter = 1e-9 * np.random.default_rng(seed).random(len(vecs))  # random order among equal FLOPs
+  return {'BRP-NAS': np.asarray(result.trace),
+          'random search': replay.random_trace(len(vecs), seed),
+          'regularised evolution': replay.regularized_evolution(vecs, searched, _EVOLUTION_STEPS, seed),
           'iterative ridge (one-hot + pairs)': replay.ridge_search(vecs, searched, _BUDGET.value,
-                                                                   config.search.iterations, seed)[:_BUDGET.value],
-          'FLOPs order': replay.score_trace(flops + 1e-9 * np.random.default_rng(seed).random(len(vecs)), seed)[
-              :_BUDGET.value]}
+                                                                   config.search.iterations, seed),
+          'FLOPs order': replay.score_trace(nasbench201.flops(vecs) + jitter, seed)}
 
 
 def main(argv):
@@ -60,7 +61,8 @@ def main(argv):
         positions = replay.trace_positions(trace, searched)
         entry['global_best'].append(positions['global_best'])
         entry['first_top'].append(positions['first_top'])
-        entry['best_rank'].append(replay.rank_in_space(searched, int(trace[np.argmax(searched[trace])])))
+        trained = trace[:_BUDGET.value]
+        entry['best_rank'].append(replay.rank_in_space(searched, int(trained[np.argmax(searched[trained])])))
       print(name, seed, {m: e['best_rank'][-1] for m, e in per_method.items()}, flush=True)
     results[name] = {'values': description, 'methods': {
         m: {'selected_at_budget_median': float(np.median([s[-1] for s in e['selected']])),

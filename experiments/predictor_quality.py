@@ -1,7 +1,7 @@
 """Predictor quality on the five LatBench devices, Eagle's protocol (900 train / 100 valid / rest test), over
 split seeds: the latency GCN against the linear one-hot + pairs baseline and FLOPs, beside the noise ceiling.
 
-python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5 --epochs=120
+python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5
 Writes experiments/predictor_quality.{json,md}.
 """
 import json
@@ -16,41 +16,45 @@ from eagle_jax.predictors import training
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from configs.predictors import lat_gcn_nasbench201_fast  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-_LATBENCH = flags.DEFINE_string('latbench', '../shared/data/eagle-latbench-nb201/raw', 'LatBench pickles.')
-_REPEATS = flags.DEFINE_integer('repeats', 5, 'Split seeds per device.')
-_EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
-_WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
 DEVICES = ('desktop-cpu-core-i7-7820x-fp32', 'desktop-gpu-gtx-1080ti-fp32', 'embedded-gpu-jetson-nano-fp16',
            'mobile-cpu-snapdragon-855-kryo-485-int8', 'mobile-gpu-snapdragon-855-adreno-640-int8')
-PREDICTORS = ('gcn', 'linear', 'flops')
+_LATBENCH = flags.DEFINE_string('latbench', '../shared/data/eagle-latbench-nb201/raw', 'LatBench pickles.')
+_REPEATS = flags.DEFINE_integer('repeats', 5, 'Split seeds per device.')
+_DEVICES = flags.DEFINE_list('devices', list(DEVICES), 'LatBench devices to run (pickle stems).')
+_PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
+                                  'others already in predictor_quality.json are kept.')
+_EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
+_WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
 OUT = Path(__file__).resolve().parent / 'predictor_quality'
 
 
 def write_table(results: dict) -> None:
   """predictor_quality.md: mean ± spread over split seeds per device and predictor."""
-  lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | best epoch | '
-           's to best |', '|---|---|---|---|---|---|---|---|']
+  lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | epochs | best epoch '
+           '| s to best |', '|---|---|---|---|---|---|---|---|---|']
   for key, m in results.items():
     device, predictor = key.split('/')
     lines.append(f'| {device} | {predictor} | {m["within_10pct"]:.3f} ± {m.get("within_10pct_std", 0):.3f} | '
                  f'{m["spearman"]:.3f} ± {m.get("spearman_std", 0):.3f} | {m["kendall_tau"]:.3f} | '
-                 f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("best_epoch", float("nan")):.0f} | '
+                 f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("epochs", "") if predictor == "gcn" else ""} | '
+                 f'{m.get("best_epoch", float("nan")):.0f} | '
                  f'{m.get("seconds_to_best", float("nan")):.0f} |')
   files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines) + '\n')
 
 
 def main(argv):
   del argv
-  results = {}
-  for device in DEVICES:
-    for predictor in PREDICTORS:
+  results = json.loads(OUT.with_suffix('.json').read_text()) if OUT.with_suffix('.json').exists() else {}
+  for device in _DEVICES.value:
+    for predictor in _PREDICTORS.value:
       config = lat_gcn_nasbench201_fast.get_config()
       config.data.measurement = str(Path(_LATBENCH.value) / f'{device}.pickle')
       config.model.predictor = predictor
       config.repeats = _REPEATS.value
       config.training.epochs = _EPOCHS.value
       metrics = training.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
-      results[f'{device}/{predictor}'] = {k: v for k, v in metrics.items() if k != 'repeats'}
+      results[f'{device}/{predictor}'] = {**{k: v for k, v in metrics.items() if k != 'repeats'},
+                                          'epochs': config.training.epochs}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)
       files.atomic_write_text(OUT.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
       write_table(results)

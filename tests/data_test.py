@@ -209,3 +209,18 @@ def test_cli_end_to_end(tmp_path):
   clobber = _cli('stats', f'--input={combined}', f'--output={latency}')
   assert clobber.returncode != 0 and 'already exists' in clobber.stderr
   assert _cli('bogus', f'--input={latency}').returncode != 0
+
+
+def test_bundled_cpu_dataset_has_a_card_and_follows_pruned_flops():
+  names = [n for n in data.bundled() if n.startswith('cpu/')]
+  assert names, 'the package bundles a CPU latency dataset measured by this project'
+  from eagle_jax.data import bundled_data
+  from scipy import stats
+  for name in names:
+    dataset = data.load_dataset(name)
+    card = bundled_data.load_bundled(name)['card']
+    assert len(dataset) >= 1000 and dataset.units == 's' and np.all(dataset.valid)
+    assert np.all((dataset.values > 1e-5) & (dataset.values < 1.0))
+    for field in ('cpu', 'tensorflow', 'ai_edge_litert', 'settings', 'date'):
+      assert card[field]
+    assert stats.kendalltau(dataset.values, nb.flops(dataset.vectors)).statistic > 0.7

@@ -171,3 +171,11 @@ def test_bad_inputs_are_named(tmp_path):
     job.run(config, tmp_path / 'c', progress=False)
   with pytest.raises(ValueError, match='selection mode must be one of'):
     selection.Selector('greedy', 10, np.random.default_rng(0))
+
+
+def test_ridge_search_trains_the_budget_then_ranks_the_rest():
+  dataset = data.load_dataset('nb201/cifar100')
+  dataset = dataset.subset(dataset.valid)
+  trace = replay.ridge_search(dataset.vectors, dataset.values, 50, 5, seed=0)
+  assert len(trace) == len(dataset) == len(set(trace.tolist()))
+  assert replay.rank_in_space(dataset.values, int(trace[np.argmax(dataset.values[trace[:50]])])) < 500

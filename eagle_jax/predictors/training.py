@@ -111,9 +111,8 @@ def _optimizer(learning_rate: float, weight_decay: float, head_only: bool = Fals
   return optax.multi_transform({'head': adamw, 'body': optax.set_to_zero()}, labels)
 
 
-def _set_learning_rate(state: train_state.TrainState, learning_rate: float, head_only: bool = False):
-  opt_state = state.opt_state.inner_states['head'].inner_state if head_only else state.opt_state
-  opt_state.hyperparams['learning_rate'] = jnp.asarray(learning_rate, jnp.float32)
+def _set_learning_rate(state: train_state.TrainState, learning_rate: float):
+  state.opt_state.hyperparams['learning_rate'] = jnp.asarray(learning_rate, jnp.float32)
 
 
 def unary_loss(pred, target, mask):
@@ -214,9 +213,8 @@ def head_terms(apply, params, arrays: Arrays, chunk: int = 2048) -> Dict[str, np
   for start in range(0, n, size):
     rows = np.arange(start, start + size) % n
     outputs.append(jax.device_get(apply(params, *_inputs(arrays.take(rows)))))
-  joined = {k: np.concatenate([o[k] for o in outputs])[:n] if np.ndim(outputs[0][k]) else outputs[0][k]
-            for k in outputs[0]}
-  return joined
+  return {k: np.concatenate([o[k] for o in outputs])[:n] if np.ndim(outputs[0][k]) else outputs[0][k]
+          for k in outputs[0]}
 
 
 def _inputs(arrays: Arrays):
@@ -388,7 +386,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
       predictions = (splits.test, pred)
       if fitted is not None:
         checkpoints.save(workdir, fitted.params, _card(config, dataset, normalizer, fitted))
-        _write_history(workdir / 'history.json', fitted.history)
+        files.atomic_write_text(workdir / 'history.json', json.dumps(fitted.history) + '\n')
         _write_space_predictions(workdir)
   result = {**_aggregate(runs), 'repeats': runs, 'predictor': kind, 'head': head, 'dataset': dataset.name}
   files.atomic_write_text(workdir / 'metrics.json', json.dumps(result, indent=2) + '\n')
@@ -423,10 +421,6 @@ def _card(config, dataset, normalizer: Normalizer, fitted: FitResult) -> dict:
           'lower_is_better': dataset.units == 's',
           'normalization': {'min': normalizer.low, 'max': normalizer.high},
           'best_epoch': fitted.best_epoch, 'seed': config.seed}
-
-
-def _write_history(path, history: list) -> None:
-  files.atomic_write_text(path, json.dumps(history) + '\n')
 
 
 def _write_predictions(path, dataset, rows, pred) -> None:
