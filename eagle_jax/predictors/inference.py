@@ -27,11 +27,7 @@ class TrainedPredictor:
   def head_terms(self, vecs=None) -> dict:
     """Head outputs per arch (all 15625 when `vecs` is None), computed once per distinct encoding."""
     vecs = nasbench201.arch_vectors() if vecs is None else nasbench201.as_vectors(vecs)
-    representatives, inverse = nasbench201.group_identical_encodings(vecs)
-    adjacency, features = nasbench201.encode(vecs[representatives])
-    arrays = training.Arrays(jnp.asarray(adjacency), jnp.asarray(features), jnp.zeros(len(representatives)))
-    terms = training.head_terms(self._apply, self.params, arrays)
-    return {k: v[inverse] if np.ndim(v) else v for k, v in terms.items()}
+    return EncodedSet(vecs).terms(self._apply, self.params)
 
   def predict(self, vecs=None) -> np.ndarray:
     """Values in the target's units (unary), or a ranking score (binary: higher = larger target)."""
@@ -52,6 +48,25 @@ class TrainedPredictor:
     else:
       ascending = np.argsort(models.ranking_score(terms), kind='stable')
     return ascending if self.lower_is_better else ascending[::-1].copy()
+
+
+class EncodedSet:
+  """A fixed set of archs encoded once for repeated scoring: each distinct encoding is embedded once (with
+  zero-cost `augments`, which differ per arch, every arch is its own group)."""
+
+  def __init__(self, vecs: np.ndarray, augments: Optional[np.ndarray] = None):
+    if augments is None:
+      representatives, self.inverse = nasbench201.group_identical_encodings(vecs)
+    else:
+      representatives = self.inverse = np.arange(len(vecs))
+    adjacency, features = nasbench201.encode(vecs[representatives])
+    self.arrays = training.Arrays(jnp.asarray(adjacency), jnp.asarray(features), jnp.zeros(len(representatives)),
+                                  None if augments is None else jnp.asarray(augments[representatives], jnp.float32))
+
+  def terms(self, apply, params) -> dict:
+    """Head outputs per arch of the set, from a `training.make_apply` function."""
+    terms = training.head_terms(apply, params, self.arrays)
+    return {k: v[self.inverse] if np.ndim(v) else v for k, v in terms.items()}
 
 
 def faithful_sort(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:

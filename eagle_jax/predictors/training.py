@@ -91,11 +91,13 @@ def create_model(model_config: ml_collections.ConfigDict) -> models.Predictor:
                                                                                               'dense'))
 
 
-def init_params(model: models.Predictor, rng, num_features: int = nasbench201.NUM_FEATURES,
+def init_params(model: models.Predictor, rng, num_augments: int = 0, num_features: int = nasbench201.NUM_FEATURES,
                 num_nodes: int = nasbench201.NUM_NODES):
+  """Fresh parameters; `num_augments` zero-cost values are appended to each embedding."""
   adjacency = jnp.zeros((2, num_nodes, num_nodes), jnp.float32)
   features = jnp.zeros((2, num_nodes, num_features), jnp.float32)
-  return model.init({'params': rng}, adjacency, features)['params']
+  augments = jnp.zeros((2, num_augments), jnp.float32) if num_augments else None
+  return model.init({'params': rng}, adjacency, features, augments)['params']
 
 
 def _is_head(path) -> bool:

@@ -22,27 +22,6 @@ from eagle_jax.spaces import nasbench201
 Evaluate = Callable[[np.ndarray], np.ndarray]
 
 
-class Scorer:
-  """Scores a fixed candidate set with a predictor, embedding each distinct encoding once."""
-
-  def __init__(self, model: models.Predictor, vecs: np.ndarray, augments: Optional[np.ndarray] = None):
-    representatives, self.inverse = nasbench201.group_identical_encodings(vecs)
-    if augments is not None:  # augmented models differ by their proxy values too: no grouping
-      representatives, self.inverse = np.arange(len(vecs)), np.arange(len(vecs))
-    adjacency, features = nasbench201.encode(vecs[representatives])
-    self.arrays = training.Arrays(jnp.asarray(adjacency), jnp.asarray(features), jnp.zeros(len(representatives)),
-                                  None if augments is None else jnp.asarray(augments[representatives], jnp.float32))
-    self.apply = training.make_apply(model)
-
-  def terms(self, params) -> dict:
-    terms = training.head_terms(self.apply, params, self.arrays)
-    return {k: v[self.inverse] if np.ndim(v) else v for k, v in terms.items()}
-
-  def scores(self, params) -> np.ndarray:
-    """Higher = predicted larger target."""
-    return np.asarray(models.ranking_score(self.terms(params)), np.float64)
-
-
 @dataclasses.dataclass
 class SearchResult:
   candidates: np.ndarray          # (n, 6) op vectors searched over
@@ -100,12 +79,9 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
   rng = np.random.default_rng(config.seed)
   model = training.create_model(config.model)
   params = init_params if init_params is not None else training.init_params(
-      model, jax.random.PRNGKey(config.seed), num_features=nasbench201.NUM_FEATURES)
-  if augments is not None and init_params is None:
-    adjacency, features = nasbench201.encode(candidates[:2])
-    params = model.init({'params': jax.random.PRNGKey(config.seed)}, adjacency, features,
-                        jnp.asarray(augments[:2], jnp.float32))['params']
-  scorer = Scorer(model, candidates, augments)
+      model, jax.random.PRNGKey(config.seed), num_augments=0 if augments is None else augments.shape[1])
+  scorer = inference.EncodedSet(candidates, augments)
+  apply = training.make_apply(model)
   selector = selection.Selector(search.selection, len(candidates), rng)
   trained, values, history = [], [], []
   start = time.perf_counter()
@@ -119,9 +95,9 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
         proxy_scores, pretrained = warmup
         if pretrained is not None:
           params = pretrained
-        scores = proxy_scores if proxy_scores is not None else scorer.scores(params)
+        scores = proxy_scores if proxy_scores is not None else models.ranking_score(scorer.terms(apply, params))
       else:
-        scores = scorer.scores(params)
+        scores = models.ranking_score(scorer.terms(apply, params))
       new = selector.next(scores, trained, count, iteration)
     trained += new
     values += evaluate(candidates[new]).tolist()
@@ -137,7 +113,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     history.append({'iteration': iteration, 'trained': len(trained), 'best_value': float(np.max(values)),
                     'epochs_run': fitted.epochs_run, 'seconds': time.perf_counter() - start})
     bar.set_postfix(trained=len(trained), best=f'{np.max(values):.3f}')
-  terms = scorer.terms(params)
+  terms = scorer.terms(apply, params)
   return SearchResult(candidates, trained, np.asarray(values), np.asarray(models.ranking_score(terms), np.float64),
                       terms, params, history, time.perf_counter() - start)
 
