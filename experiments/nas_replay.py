@@ -85,15 +85,20 @@ def _write_table(results: dict) -> None:
   for name, r in results.items():
     lines += [f'### {name} ({r["values"]}; {_SEEDS.value} search seeds, {_BUDGET.value} models)', '',
               '| method | validation-selected acc at budget (median [IQR]) | max acc seen (median) | rank of best '
-              'trained (median) | share in top 0.1% | trace position of global best (median) | first top-0.1% '
-              'model (median) |', '|---|---|---|---|---|---|---|']
+              'trained (median) | share in top 0.1% | trace position of global best (median [IQR]) | first '
+              'top-0.1% model (median [IQR]) |', '|---|---|---|---|---|---|---|']
     for m, e in r['methods'].items():
       lo, hi = e['selected_at_budget_iqr']
       lines.append(f'| {m} | {e["selected_at_budget_median"]:.2f} [{lo:.2f}, {hi:.2f}] | '
                    f'{e["oracle_at_budget_median"]:.2f} | {e["best_rank_median"]:.0f} | {e["top_0.1pct_share"]:.1f} | '
-                   f'{e["global_best_position_median"]:.0f} | {e["first_top_0.1pct_position_median"]:.0f} |')
+                   f'{_median_iqr(e["global_best_position"])} | {_median_iqr(e["first_top_0.1pct_position"])} |')
     lines.append('')
   files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines))
+
+
+def _median_iqr(values) -> str:
+  lo, median, hi = np.percentile(values, [25, 50, 75])
+  return f'{median:.0f} [{lo:.0f}, {hi:.0f}]'
 
 
 def _plot(curves_all: dict, results: dict) -> None:

@@ -65,6 +65,9 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
                progress: bool = True) -> SearchResult:
   """BRP-NAS over `candidates` with `evaluate(vecs) -> values` standing for training (higher = better).
 
+  Values times `config.search.target_scale` are the comparator's targets: the default 1.0 expects accuracy in %
+  (for values in [0, 1], use 100).
+
   `warmup` = (proxy_scores or None, pretrained params or None): zero-cost warm-up; the first iteration then
   picks by the proxy (or the pre-trained predictor) instead of at random.
   """
