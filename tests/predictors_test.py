@@ -225,6 +225,27 @@ def test_checkpoint_restore_transfer_warmup_and_mismatch(tmp_path):
     inference.load(tmp_path / 'nowhere')
 
 
+def test_log_normalizer_round_trips_and_rejects_non_positive_targets():
+  values = np.array([1e-3, 2e-3, 8e-3])
+  normalizer = training.Normalizer.fit(values, True, log=True)
+  np.testing.assert_allclose(normalizer.apply(values), [0, 1 / 3, 1])
+  np.testing.assert_allclose(normalizer.invert(normalizer.apply(values)), values)
+  with pytest.raises(ValueError, match='log_targets needs positive targets; the smallest is 0.0'):
+    training.Normalizer.fit(np.array([0.0, 1.0]), False, log=True)
+
+
+@pytest.mark.slow
+def test_log_target_predictor_predicts_in_target_units(tmp_path):
+  _, workdir = _train(tmp_path, _tiny(**{'data.measurement': I7, 'data.log_targets': True}))
+  lines = (workdir / 'predictions.csv').read_text().splitlines()[1:]
+  predictor = inference.load(workdir)
+  assert predictor.normalizer.log
+  saved = np.array([float(line.split(',')[2]) for line in lines])
+  np.testing.assert_allclose(predictor.predict([line.split(',')[0] for line in lines]), saved, rtol=1e-4)
+  truth = np.array([float(line.split(',')[1]) for line in lines])
+  assert np.median(np.abs(saved / truth - 1)) < 0.5  # seconds, not log-seconds
+
+
 @pytest.mark.parametrize('override, message', [
     ({'training.lr_scheduler': 'step'}, "lr_scheduler must be 'cosine' or 'plateau'"),
     ({'data.training_points': 500}, 'do not fit'),

@@ -21,7 +21,8 @@ class TrainedPredictor:
     self.model = training.create_model(ml_collections.ConfigDict(card['model']))
     self.binary = self.model.head != 'unary'
     self.lower_is_better = bool(card.get('lower_is_better', False))
-    self.normalizer = training.Normalizer(card['normalization']['min'], card['normalization']['max'])
+    scaling = card['normalization']
+    self.normalizer = training.Normalizer(scaling['min'], scaling['max'], scaling.get('log', False))
     self._apply = training.make_apply(self.model)
 
   def head_terms(self, vecs=None) -> dict:

@@ -69,19 +69,27 @@ def load_training_data(data_config: ml_collections.ConfigDict) -> dataset_lib.Da
 
 @dataclasses.dataclass(frozen=True)
 class Normalizer:
-  """Min-max target scaling (Eagle's normalize tool); identity when disabled."""
+  """Target scaling: optional log (for latency: errors become relative), then optional min-max (Eagle's
+  normalize tool); the identity when both are off."""
   low: float = 0.0
   high: float = 1.0
+  log: bool = False
 
   @classmethod
-  def fit(cls, values, enabled: bool) -> 'Normalizer':
-    return cls(float(np.min(values)), float(np.max(values))) if enabled else cls()
+  def fit(cls, values, enabled: bool, log: bool = False) -> 'Normalizer':
+    values = np.asarray(values, np.float64)
+    if log and np.any(values <= 0):
+      raise ValueError(f'config.data.log_targets needs positive targets; the smallest is {float(values.min())!r}')
+    values = np.log(values) if log else values
+    return cls(float(np.min(values)), float(np.max(values)), log) if enabled else cls(log=log)
 
   def apply(self, values):
-    return (np.asarray(values, np.float64) - self.low) / (self.high - self.low)
+    values = np.asarray(values, np.float64)
+    return ((np.log(values) if self.log else values) - self.low) / (self.high - self.low)
 
   def invert(self, values):
-    return np.asarray(values, np.float64) * (self.high - self.low) + self.low
+    values = np.asarray(values, np.float64) * (self.high - self.low) + self.low
+    return np.exp(values) if self.log else values
 
 
 def create_model(model_config: ml_collections.ConfigDict) -> models.Predictor:
@@ -357,7 +365,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   workdir.mkdir(parents=True, exist_ok=True)
   dataset = load_training_data(config.data)
   kind = config.model.predictor
-  normalizer = Normalizer.fit(dataset.values, config.data.get('normalize', False))
+  normalizer = Normalizer.fit(dataset.values, config.data.get('normalize', False), config.data.get('log_targets', False))
   targets = normalizer.apply(dataset.values)
   groups = nasbench201.group_identical_encodings(dataset.vectors)[1]
   runs, predictions = [], None
@@ -421,13 +429,13 @@ def _fit_predictor(config, model, dataset, splits: Splits, targets, seed: int, p
 def _card(config, dataset, normalizer: Normalizer, fitted: FitResult) -> dict:
   return {'model': config.model.to_dict(), 'dataset': dataset.name, 'units': dataset.units,
           'lower_is_better': dataset.units == 's',
-          'normalization': {'min': normalizer.low, 'max': normalizer.high},
+          'normalization': {'min': normalizer.low, 'max': normalizer.high, 'log': normalizer.log},
           'best_epoch': fitted.best_epoch, 'seed': config.seed}
 
 
 def _write_predictions(path, dataset, rows, pred) -> None:
   lines = ['arch_str,target,prediction'] + [
-      f'{dataset.arch_strs[r]},{dataset.values[r]!r},{float(p)!r}' for r, p in zip(rows, pred)]
+      f'{dataset.arch_strs[r]},{float(dataset.values[r])!r},{float(p)!r}' for r, p in zip(rows, pred)]
   files.atomic_write_text(path, '\n'.join(lines) + '\n')
 
 
