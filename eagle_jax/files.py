@@ -8,10 +8,13 @@ from typing import Iterator, Union
 PathLike = Union[str, os.PathLike]
 
 
-def _umask() -> int:
-  mask = os.umask(0)
+def _read_umask() -> int:
+  mask = os.umask(0)  # the only way to read it is to set it: done once, at import, not around every write
   os.umask(mask)
   return mask
+
+
+_UMASK = _read_umask()
 
 
 def check_writable(path: PathLike, overwrite: bool = False) -> Path:
@@ -29,7 +32,7 @@ def atomic_open(path: PathLike, mode: str = 'wb', overwrite: bool = True) -> Ite
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
   try:
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results get the usual permissions
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results get the usual permissions
     with os.fdopen(fd, mode) as f:
       yield f
       f.flush()

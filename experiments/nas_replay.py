@@ -29,8 +29,7 @@ _EVOLUTION_STEPS = 2000  # evolution has no ranking of the rest: run it on, so t
 def _traces(config, dataset, searched, seed: int) -> dict:
   """Each method's trace: the models it trains in order, then (where the method ranks the space) the rest."""
   vecs = dataset.vectors
-  lookup = dict(zip(nasbench201.index_of(vecs).tolist(), searched.tolist()))
-  evaluate = lambda v: np.array([lookup[i] for i in nasbench201.index_of(v).tolist()])
+  evaluate = lambda v: searched[dataset.rows_of(v)]
   config.seed = seed
   result = brpnas.run_search(config, vecs, evaluate, progress=False)
   jitter = 1e-9 * np.random.default_rng(seed).random(len(vecs))  # random order among equal FLOPs

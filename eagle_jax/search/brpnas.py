@@ -36,9 +36,7 @@ class SearchResult:
   @property
   def trace(self) -> List[int]:
     """Trained rows in order, then every other candidate by predicted score, best first."""
-    taken = set(self.trained)
-    rest = [r for r in np.argsort(-self.scores, kind='stable').tolist() if r not in taken]
-    return list(self.trained) + rest
+    return selection.trained_then_ranked(self.trained, self.scores)
 
 
 def latency_filter(candidates: np.ndarray, checkpoint: str, limit: float) -> np.ndarray:

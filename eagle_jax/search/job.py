@@ -69,8 +69,7 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   rows = np.nonzero(keep)[0]
   if len(rows) == 0:
     raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
-  lookup = {int(i): float(v) for i, v in zip(nasbench201.index_of(dataset.vectors[rows]), searched[rows])}
-  evaluate = lambda vecs: np.array([lookup[int(i)] for i in nasbench201.index_of(vecs)])
+  evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
   init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
   result = brpnas.run_search(config, dataset.vectors[rows], evaluate, None if augments is None else augments[rows],
                              None if warmup is None else (None if warmup[0] is None else warmup[0][rows],
@@ -114,10 +113,10 @@ def _latency_report(latency, dataset, searched, trained_rows) -> dict:
   meets = true_latency <= latency.limit
   report = {'limit': latency.limit, 'false_positives': int((~meets).sum()), 'trained': int(len(trained_rows))}
   if meets.any():
-    best = trained_rows[meets][int(np.argmax(searched[trained_rows][meets]))]
-    report['best_meeting_limit'] = {'arch_str': nasbench201.to_arch_str(dataset.vectors[best]),
-                                    'searched_value': float(searched[best]),
-                                    'true_latency': float(true_latency[meets][np.argmax(searched[trained_rows][meets])])}
+    best = np.nonzero(meets)[0][int(np.argmax(searched[trained_rows[meets]]))]
+    report['best_meeting_limit'] = {'arch_str': nasbench201.to_arch_str(dataset.vectors[trained_rows[best]]),
+                                    'searched_value': float(searched[trained_rows[best]]),
+                                    'true_latency': float(true_latency[best])}
   return report
 
 

@@ -5,6 +5,8 @@ from typing import Dict, Optional
 import numpy as np
 
 from eagle_jax.data import dataset as dataset_lib
+from eagle_jax.predictors import baselines
+from eagle_jax.search import selection
 from eagle_jax.spaces import nasbench201
 
 
@@ -104,8 +106,6 @@ def ridge_search(vecs: np.ndarray, searched: np.ndarray, budget: int, iterations
                  selection_mode: str = 'sample_best2') -> np.ndarray:
   """Iterative ridge regression on one-hot ops and op pairs with BRP-NAS's selection schedule (a cheap
   predictor baseline). Returns the trace: trained rows in order, then the rest by final prediction."""
-  from eagle_jax.predictors import baselines  # pylint: disable=g-import-not-at-top
-  from eagle_jax.search import selection  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(seed)
   selector = selection.Selector(selection_mode, len(vecs), rng)
   per_iteration = budget // iterations
@@ -119,5 +119,4 @@ def ridge_search(vecs: np.ndarray, searched: np.ndarray, budget: int, iterations
     x, y = features[trained], searched[trained]
     coefficients = np.linalg.solve(x.T @ x + 1e-1 * np.eye(x.shape[1]), x.T @ y)
     scores = features @ coefficients
-  taken = set(trained)
-  return np.array(trained + [r for r in np.argsort(-scores, kind='stable').tolist() if r not in taken], np.int64)
+  return np.array(selection.trained_then_ranked(trained, scores), np.int64)

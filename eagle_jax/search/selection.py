@@ -19,6 +19,12 @@ def pick_random(rng: np.random.Generator, pool: np.ndarray, count: int, exclude:
   return rng.choice(eligible, count, replace=False).tolist()
 
 
+def trained_then_ranked(trained: list, scores: np.ndarray) -> list:
+  """A search trace: the trained rows in order, then every other candidate by score, highest first."""
+  taken = set(trained)
+  return list(trained) + [r for r in np.argsort(-scores, kind='stable').tolist() if r not in taken]
+
+
 class Selector:
   """Keeps the state of one search's selection (the active pool of the halving modes)."""
 

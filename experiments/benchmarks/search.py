@@ -12,7 +12,6 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.search import brpnas, job, replay
-from eagle_jax.spaces import nasbench201
 
 sys.path.insert(0, str(Path(__file__).parent))
 import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -22,8 +21,7 @@ from eagle_jax.search import defaults  # pylint: disable=g-import-not-at-top,wro
 def main():
   config = defaults.brp_config('nb201/cifar100')
   dataset, searched, _, description = job.load_benchmark(config)
-  lookup = dict(zip(nasbench201.index_of(dataset.vectors).tolist(), searched.tolist()))
-  evaluate = lambda v: np.array([lookup[i] for i in nasbench201.index_of(v).tolist()])
+  evaluate = lambda v: searched[dataset.rows_of(v)]
   out = {'machine': machine.describe(), 'values': description}
   for seed in range(2):  # the first run includes compilation
     config.seed = seed
