@@ -2,14 +2,14 @@
 
 python -m eagle_jax.train --config=configs/predictors/<name>.py --workdir=DIR [--config.key=value ...]
 
-Kept short: the logic lives in eagle_jax.predictors.training, importable from tests and notebooks.
+Kept short: the logic lives in eagle_jax.predictors.experiment, importable from tests and notebooks.
 """
 import json
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from eagle_jax.predictors import training
+from eagle_jax.predictors import experiment
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Where metrics, predictions, checkpoint and plot are written.')
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Predictor config file.', lock_config=True)
@@ -18,7 +18,7 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Predictor config file
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  result = training.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  result = experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   summary = {k: v for k, v in result.items() if k != 'repeats'}
   logging.info('metrics: %s', summary)
   print(json.dumps(summary, indent=2))

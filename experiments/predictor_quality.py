@@ -11,7 +11,7 @@ from pathlib import Path
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.predictors import training
+from eagle_jax.predictors import experiment, training
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from configs.predictors import lat_gcn_nasbench201_fast  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -52,7 +52,7 @@ def main(argv):
       config.model.predictor = predictor
       config.repeats = _REPEATS.value
       config.training.epochs = _EPOCHS.value
-      metrics = training.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
+      metrics = experiment.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
       results[f'{device}/{predictor}'] = {**{k: v for k, v in metrics.items() if k != 'repeats'},
                                           'epochs': config.training.epochs}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)

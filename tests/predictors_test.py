@@ -13,7 +13,8 @@ import pytest
 
 from conftest import LATBENCH
 from eagle_jax import data
-from eagle_jax.predictors import baselines, checkpoints, inference, metrics, models, training
+from eagle_jax.predictors import baselines, batches, checkpoints, experiment, inference, initialization, losses
+from eagle_jax.predictors import metrics, models, normalization, schedules, splitting, training
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def test_binary_heads_match_the_pair_forward(head):
 def test_pair_loss_is_eagle_kl_and_stable():
   terms = {'a': jnp.array([0.3, -0.2, 1.0]), 'b': jnp.array([0.1, 0.4, -0.5]), 'c': jnp.array(0.05)}
   target = jnp.array([0.2, 0.9, 0.5])
-  loss = training.pair_loss('default', terms, target, jnp.ones(3))
+  loss = losses.pair_loss('default', terms, target, jnp.ones(3))
   total = 0.0
   for i in range(3):
     for j in range(3):
@@ -89,9 +90,9 @@ def test_pair_loss_is_eagle_kl_and_stable():
         log_q = np.array([d, 0.0]) - np.logaddexp(d, 0.0)
         total += float(np.sum(p * (np.log(p) - log_q)))
   assert float(loss) == pytest.approx(total / 6, rel=1e-5)
-  huge = training.pair_loss('default', terms, jnp.array([1e4, -1e4, 800.0]), jnp.ones(3))
+  huge = losses.pair_loss('default', terms, jnp.array([1e4, -1e4, 800.0]), jnp.ones(3))
   assert np.isfinite(float(huge))
-  hard = training.pair_loss('oneway_hard', terms, target, jnp.array([1.0, 1.0, 0.0]))
+  hard = losses.pair_loss('oneway_hard', terms, target, jnp.array([1.0, 1.0, 0.0]))
   d01, d10 = float(terms['a'][0] + terms['b'][1] + terms['c']), float(terms['a'][1] + terms['b'][0] + terms['c'])
   expected = (-np.log(1 - 1 / (1 + np.exp(-d01))) - np.log(1 / (1 + np.exp(-d10)))) / 2
   assert float(hard) == pytest.approx(expected, rel=1e-5)
@@ -112,23 +113,23 @@ def test_metrics_by_hand():
 
 
 def test_schedules_and_early_stopping():
-  assert training.cosine_learning_rate(1.0, 0, 10) == 1.0
-  assert training.cosine_learning_rate(1.0, 5, 10) == pytest.approx(0.5)
-  plateau = training.PlateauSchedule(1.0, patience=2)
+  assert schedules.cosine_learning_rate(1.0, 0, 10) == 1.0
+  assert schedules.cosine_learning_rate(1.0, 5, 10) == pytest.approx(0.5)
+  plateau = schedules.PlateauSchedule(1.0, patience=2)
   rates = [plateau.step(v) for v in [10, 9.95, 9.95, 9.95, 5, 5, 5, 5]]
   assert rates == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25]  # 9.95 is not a 1% improvement on 10
-  stopper = training.EarlyStopping(2)
+  stopper = schedules.EarlyStopping(2)
   assert [stopper.should_stop(v) for v in [3, 2, 2, 2]] == [False, False, False, True]
-  assert training.EarlyStopping(5).should_stop(float('nan'))
+  assert schedules.EarlyStopping(5).should_stop(float('nan'))
 
 
 def test_splits_are_seeded_disjoint_and_accept_fractions():
-  a, b = training.split_rows(100, 0.5, 10, seed=3), training.split_rows(100, 50, 10, seed=3)
+  a, b = splitting.split_rows(100, 0.5, 10, seed=3), splitting.split_rows(100, 50, 10, seed=3)
   np.testing.assert_array_equal(a.train, b.train)
   assert len(set(a.train) | set(a.valid) | set(a.test)) == 100 and len(a.test) == 40
-  assert not np.array_equal(a.train, training.split_rows(100, 50, 10, seed=4).train)
+  assert not np.array_equal(a.train, splitting.split_rows(100, 50, 10, seed=4).train)
   with pytest.raises(ValueError, match='do not fit'):
-    training.split_rows(100, 95, 10, seed=0)
+    splitting.split_rows(100, 95, 10, seed=0)
 
 
 def _tiny(head='unary', **overrides):
@@ -144,20 +145,20 @@ def _tiny(head='unary', **overrides):
 def test_gcn_overfits_a_small_real_dataset():
   dataset = data.load_dataset(I7).subset(np.arange(40))
   model = models.Predictor(num_layers=2, num_hidden=64)
-  params = training.init_params(model, jax.random.PRNGKey(0))
-  normalizer = training.Normalizer.fit(dataset.values, True)
-  arrays = training.Arrays.of(dataset, np.arange(40), normalizer.apply(dataset.values))
+  params = initialization.fresh_params(model, 'nasbench201', 0)
+  normalizer = normalization.Normalizer.fit(dataset.values, True)
+  arrays = batches.Arrays.of(dataset, np.arange(40), normalizer.apply(dataset.values))
   cfg = _tiny().training
   cfg.update(epochs=300, learning_rate=3e-3, batch_size=8, es_patience=0, lr_scheduler='cosine')
   fitted = training.fit(model, params, arrays, None, cfg, seed=0, progress=False)
-  pred = normalizer.invert(training.head_terms(training.make_apply(model), fitted.params, arrays)['value'])
+  pred = normalizer.invert(batches.head_terms(batches.make_apply(model), fitted.params, arrays)['value'])
   assert metrics.within(pred, dataset.values, 0.05) > 0.9
   assert metrics.ranking_metrics(pred, dataset.values)['spearman'] > 0.95
 
 
 def _train(tmp_path, config, name='run'):
   workdir = tmp_path / name
-  return training.train_and_evaluate(config, workdir), workdir
+  return experiment.train_and_evaluate(config, workdir), workdir
 
 
 @pytest.mark.slow
@@ -227,11 +228,11 @@ def test_checkpoint_restore_transfer_warmup_and_mismatch(tmp_path):
 
 def test_log_normalizer_round_trips_and_rejects_non_positive_targets():
   values = np.array([1e-3, 2e-3, 8e-3])
-  normalizer = training.Normalizer.fit(values, True, log=True)
+  normalizer = normalization.Normalizer.fit(values, True, log=True)
   np.testing.assert_allclose(normalizer.apply(values), [0, 1 / 3, 1])
   np.testing.assert_allclose(normalizer.invert(normalizer.apply(values)), values)
   with pytest.raises(ValueError, match='log_targets needs positive targets; the smallest is 0.0'):
-    training.Normalizer.fit(np.array([0.0, 1.0]), False, log=True)
+    normalization.Normalizer.fit(np.array([0.0, 1.0]), False, log=True)
 
 
 @pytest.mark.slow
@@ -262,7 +263,7 @@ def test_bad_configs_are_named(tmp_path, override, message):
 
 def test_linear_baseline_beats_random_on_latbench():
   dataset = data.load_dataset(I7)
-  splits = training.split_rows(len(dataset), 900, 100, seed=0)
+  splits = splitting.split_rows(len(dataset), 900, 100, seed=0)
   scores = {}
   for kind in baselines.BASELINES:
     fitted = baselines.fit_baseline(kind, dataset.vectors[splits.train], dataset.values[splits.train])

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from eagle_jax import data
-from eagle_jax.predictors import training
+from eagle_jax.predictors import experiment, training
 from eagle_jax.search import job, logs, replay, selection
 from eagle_jax.spaces import nasbench201 as nb
 
@@ -133,7 +133,7 @@ def test_default_search_trains_a_top_model(tmp_path):
 def test_latency_constrained_search_respects_its_predictor(tmp_path):
   lat_config = __import__('configs.predictors.test', fromlist=['get_config']).get_config()
   lat_config.data.measurement = 'help/pixel3'
-  training.train_and_evaluate(lat_config, tmp_path / 'lat')
+  experiment.train_and_evaluate(lat_config, tmp_path / 'lat')
   from eagle_jax import predictors
   predicted = predictors.load(tmp_path / 'lat').predict(nb.arch_vectors()[nb.is_valid(nb.arch_vectors())])
   limit = float(np.quantile(predicted, 0.3))

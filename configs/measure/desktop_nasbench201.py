@@ -6,6 +6,7 @@ import ml_collections
 def get_config():
   config = ml_collections.ConfigDict()
   config.seed = 0
+  config.space = 'nasbench201'
   config.archs = 'random'        # 'all' | 'random' (valid archs) | 'list'
   config.num_archs = 1000
   config.arch_list = ''          # file of arch strings, one per line, for archs='list'

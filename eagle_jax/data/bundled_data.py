@@ -1,4 +1,5 @@
-"""Datasets bundled in the package (no download): NB201 accuracies per seed and HELP device latencies."""
+"""Datasets bundled in the package (no download): NB201 accuracies per seed, HELP device latencies, and latencies
+this project measured (cpu/..., NB201 and NB101)."""
 import functools
 import importlib.resources
 import io
@@ -6,6 +7,8 @@ import json
 from typing import Dict, Tuple
 
 import numpy as np
+
+from eagle_jax import spaces
 
 _ACCURACY = {'nb201/cifar10-valid': 'cifar10_valid', 'nb201/cifar100': 'cifar100'}
 
@@ -38,27 +41,35 @@ def bundled() -> Tuple[str, ...]:
 
 
 def load_bundled(name: str) -> dict:
-  """Arrays of a bundled dataset in NB201 index order.
+  """Arrays of a bundled dataset.
 
-  Returns a dict with `values` (n,) (the mean over seeds where there are several), `units`, `description`, and
-  for accuracies `seed_values` (n, seeds; NaN where a seed is missing) and `seeds`. Latency datasets that cover
-  a subset of the space also have `indices` (NB201 indices of the rows).
+  Returns a dict with `space` (its search space's name), `keys` (the space's key array), `values` (n,) (the
+  mean over seeds where there are several), `units`, `description`, and for accuracies `seed_values` (n, seeds;
+  NaN where a seed is missing) and `seeds`.
   """
+  nb201 = spaces.get('nasbench201')
   if name in _ACCURACY:
     arrays = _npz('nb201_accuracy.npz')
     per_seed = arrays[_ACCURACY[name]]
-    return dict(values=np.nanmean(per_seed, axis=1), seed_values=per_seed, seeds=tuple(arrays['seeds'].tolist()),
-                units='%', description=f'NAS-Bench-201 200-epoch accuracy ({name}), NATS-Bench tss, Apache-2.0')
+    return dict(space=nb201.name, keys=nb201.enumerate(), values=np.nanmean(per_seed, axis=1), seed_values=per_seed,
+                seeds=tuple(arrays['seeds'].tolist()), units='%',
+                description=f'NAS-Bench-201 200-epoch accuracy ({name}), NATS-Bench tss, Apache-2.0')
   if name.startswith('help/'):
     arrays = _npz('help_latency.npz')
     devices = arrays['devices'].tolist()
     device = name[len('help/'):]
     if device in devices:
-      return dict(values=arrays['latency_s'][:, devices.index(device)], units='s',
-                  description=f'HELP latency on {device} (PyTorch, unpruned cells), MIT')
+      return dict(space=nb201.name, keys=nb201.enumerate(), values=arrays['latency_s'][:, devices.index(device)],
+                  units='s', description=f'HELP latency on {device} (PyTorch, unpruned cells), MIT')
   if name in _cpu_cards():
     card = _cpu_cards()[name]
     arrays = _npz(card['file'])
-    return dict(values=arrays['values'], indices=arrays['indices'], units='s', description=card['description'],
+    space = spaces.get(card.get('space', nb201.name))
+    if 'indices' in arrays:
+      keys = space.enumerate()[arrays['indices']]
+    else:
+      keys = space.as_keys(arrays['keys'])
+      space.register_spec_arrays(keys, arrays)
+    return dict(space=space.name, keys=keys, values=arrays['values'], units='s', description=card['description'],
                 card=card)
   raise KeyError(f'unknown bundled dataset {name!r}; bundled datasets: {", ".join(bundled())}')

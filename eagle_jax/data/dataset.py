@@ -1,4 +1,4 @@
-"""A dataset view: values aligned with the search space's arrays (vectors, indices, encodings, validity)."""
+"""A dataset view: values keyed by a search space's architectures, with their encodings, validity and strings."""
 import dataclasses
 import functools
 from pathlib import Path
@@ -6,57 +6,73 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from eagle_jax import spaces
 from eagle_jax.data import bundled_data
 from eagle_jax.data import formats
 from eagle_jax.data import registry
-from eagle_jax.spaces import nasbench201
 
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-  """Values for a set of NB201 archs, one row per arch.
+  """Values for a set of archs of one search space (a key -> value map), one row per arch.
 
-  `values` is what predictors learn (the mean over training seeds where the source has several);
-  `seed_values` (n, seeds) keeps each seed's value (NaN where missing) for replay over seeds.
+  `keys` is the space's key array (NB201: op vectors (n, 6); NB101: module hashes (n,)). `values` is what
+  predictors learn (the mean over training seeds where the source has several); `seed_values` (n, seeds) keeps
+  each seed's value (NaN where missing) for replay over seeds.
   """
-  vectors: np.ndarray
+  keys: np.ndarray
   values: np.ndarray
   name: str = ''
   units: str = ''
   seed_values: Optional[np.ndarray] = None
   seeds: Tuple[int, ...] = ()
+  space_name: str = formats.DEFAULT_SPACE
 
   def __post_init__(self):
-    if len(self.vectors) != len(self.values):
-      raise ValueError(f'{self.name}: {len(self.vectors)} vectors but {len(self.values)} values')
+    if len(self.keys) != len(self.values):
+      raise ValueError(f'{self.name}: {len(self.keys)} keys but {len(self.values)} values')
 
   def __len__(self) -> int:
     return len(self.values)
 
+  @property
+  def space(self) -> spaces.Space:
+    return spaces.get(self.space_name)
+
+  @property
+  def vectors(self) -> np.ndarray:
+    """The key array (NB201's name for it: op vectors)."""
+    return self.keys
+
   @functools.cached_property
   def indices(self) -> np.ndarray:
-    return nasbench201.index_of(self.vectors)
+    """Position of each arch in the space's enumeration (NB201: its index)."""
+    return self.space.index_of(self.keys)
 
   @functools.cached_property
   def valid(self) -> np.ndarray:
-    return nasbench201.is_valid(self.vectors)
+    return self.space.is_valid(self.keys)
 
   @functools.cached_property
   def encodings(self) -> Tuple[np.ndarray, np.ndarray]:
-    return nasbench201.encode(self.vectors)
+    return self.space.encode(self.keys)
 
   @functools.cached_property
   def arch_strs(self) -> list:
-    return [nasbench201.to_arch_str(v) for v in self.vectors]
+    return self.space.strs(self.keys)
+
+  @functools.cached_property
+  def _rows(self) -> dict:
+    return {key: row for row, key in enumerate(self.space.hashable(self.keys))}
 
   def as_dict(self) -> formats.Measurements:
-    return {tuple(int(o) for o in v): float(x) for v, x in zip(self.vectors, self.values)}
+    return dict(zip(self.space.hashable(self.keys), self.values.tolist()))
 
   def subset(self, rows) -> 'Dataset':
     """The rows selected by an index array or a boolean mask."""
     rows = np.asarray(rows)
     seed_values = None if self.seed_values is None else self.seed_values[rows]
-    return Dataset(self.vectors[rows], self.values[rows], self.name, self.units, seed_values, self.seeds)
+    return dataclasses.replace(self, keys=self.keys[rows], values=self.values[rows], seed_values=seed_values)
 
   def with_seed(self, seed: int) -> 'Dataset':
     """The same archs valued by one training seed (archs without that seed are dropped)."""
@@ -64,55 +80,60 @@ class Dataset:
       raise ValueError(f'{self.name}: no training seed {seed}; seeds are {self.seeds}')
     column = self.seed_values[:, self.seeds.index(seed)]
     has = ~np.isnan(column)
-    return Dataset(self.vectors[has], column[has], f'{self.name}@{seed}', self.units, self.seed_values[has],
-                   self.seeds)
+    return dataclasses.replace(self, keys=self.keys[has], values=column[has], name=f'{self.name}@{seed}',
+                               seed_values=self.seed_values[has])
 
-  def rows_of(self, vecs) -> np.ndarray:
+  def rows_of(self, keys) -> np.ndarray:
     """Row of each given arch in this dataset; KeyError naming the first arch that is not in it."""
-    lookup = np.full(nasbench201.NUM_ARCHS, -1)
-    lookup[self.indices] = np.arange(len(self))
-    rows = lookup[nasbench201.index_of(nasbench201.as_vectors(vecs))]
-    if (rows < 0).any():
-      missing = nasbench201.as_vectors(vecs)[np.argmax(rows < 0)]
-      raise KeyError(f'{self.name}: arch {nasbench201.to_arch_str(missing)} has no value in this dataset')
-    return rows
+    rows = []
+    for key in self.space.hashable(self.space.as_keys(keys)):
+      if key not in self._rows:
+        raise KeyError(f'{self.name}: arch {self.space.to_str(key)} has no value in this dataset')
+      rows.append(self._rows[key])
+    return np.asarray(rows, np.int64)
 
   @classmethod
-  def from_mapping(cls, mapping: formats.Measurements, name: str = '', units: str = '') -> 'Dataset':
-    vectors = np.array(list(mapping), dtype=np.int64).reshape(-1, nasbench201.NUM_EDGES)
-    return cls(vectors, np.array(list(mapping.values()), np.float64), name, units)
+  def from_mapping(cls, mapping: formats.Measurements, name: str = '', units: str = '',
+                   space: str = formats.DEFAULT_SPACE) -> 'Dataset':
+    keys = spaces.get(space).as_keys(list(mapping))
+    return cls(keys, np.array(list(mapping.values()), np.float64), name, units, space_name=spaces.get(space).name)
 
 
-def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None) -> Dataset:
-  """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz path.
+def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None,
+                 space: Optional[str] = None) -> Dataset:
+  """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz / NB101 file path.
 
-  A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with another
-  hash is refused. `column` and `where` select the values of a CSV with several (see formats.read_measurement_csv).
+  `space` names the search space of a file's keys (default nasbench201; bundled datasets know their own and refuse
+  another). A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with
+  another hash is refused. `column` and `where` select the values of a CSV with several (see
+  formats.read_measurement_csv).
   """
   source_str = str(source)
   if source_str in bundled_data.bundled():
     arrays = bundled_data.load_bundled(source_str)
-    vectors = nasbench201.arch_vectors()
-    rows = arrays.get('indices', np.arange(nasbench201.NUM_ARCHS))
-    values, vectors = arrays['values'], vectors[rows]
+    if space is not None and spaces.get(space).name != arrays['space']:
+      raise ValueError(f'bundled dataset {source_str!r} holds {arrays["space"]} archs, not {spaces.get(space).name}')
+    values = arrays['values']
     keep = ~np.isnan(values)
     seed_values = arrays.get('seed_values')
-    return Dataset(vectors[keep], values[keep], source_str, arrays['units'],
-                   None if seed_values is None else seed_values[keep], arrays.get('seeds', ()))
+    return Dataset(arrays['keys'][keep], values[keep], source_str, arrays['units'],
+                   None if seed_values is None else seed_values[keep], arrays.get('seeds', ()), arrays['space'])
+  space = spaces.get(space or formats.DEFAULT_SPACE).name
   path = Path(source_str)
   if not path.exists():
     raise FileNotFoundError(f'{source_str!r} is neither a bundled dataset ({", ".join(bundled_data.bundled()[:3])}, '
                             '...; see eagle_jax.data.bundled()) nor an existing file')
   info = registry.identify(path)
-  mapping = formats.read_measurements(path, column, where)
-  return Dataset.from_mapping(mapping, info.name if info else str(path), info.units if info else '')
+  mapping = formats.read_measurements(path, column, where, space)
+  return Dataset.from_mapping(mapping, info.name if info else str(path), info.units if info else '', space)
 
 
-def load_measurements(source, column: Optional[str] = None) -> formats.Measurements:
-  """{op-vector tuple: value} from an Eagle pickle, a CSV, an npz or a bundled dataset name."""
-  return load_dataset(source, column).as_dict()
+def load_measurements(source, column: Optional[str] = None, space: Optional[str] = None) -> formats.Measurements:
+  """{key: value} (NB201: op-vector tuples) from an Eagle pickle, a CSV, an npz or a bundled dataset name."""
+  return load_dataset(source, column, space=space).as_dict()
 
 
-def save_measurements(mapping: formats.Measurements, path, overwrite: bool = False):
-  """Writes {op-vector tuple: value} atomically as .pickle (Eagle), .csv or .npz."""
-  return formats.write_measurements(mapping, path, overwrite)
+def save_measurements(mapping: formats.Measurements, path, overwrite: bool = False,
+                      space: str = formats.DEFAULT_SPACE):
+  """Writes {key: value} atomically as .pickle (Eagle), .csv or .npz."""
+  return formats.write_measurements(mapping, path, overwrite, space)

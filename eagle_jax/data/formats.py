@@ -1,7 +1,8 @@
 """Reading and writing measurement files: Eagle pickles (restricted unpickler), CSV and npz.
 
-A measurement file maps NB201 op vectors to one number (latency in seconds, or accuracy). Raw result shards
-(the measurement driver's output) are pickled lists of (op vector, timings or 'invalid' or error string).
+A measurement file maps a search space's keys (NB201 op vectors, NB101 module hashes) to one number (latency in
+seconds, or accuracy). Raw result shards (the measurement driver's output) are pickled lists of (key, timings or
+'invalid' or error string). Every reader takes the space by name (default 'nasbench201').
 """
 import csv
 import io
@@ -9,14 +10,15 @@ import math
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Hashable, Optional
 
 import numpy as np
 
 from eagle_jax import files
-from eagle_jax.spaces import nasbench201
+from eagle_jax import spaces
 
-Measurements = Dict[Tuple[int, ...], float]
+Measurements = Dict[Hashable, float]
+DEFAULT_SPACE = 'nasbench201'
 PICKLE_SUFFIXES = ('.pickle', '.pkl')
 _SAFE_GLOBALS = frozenset({
     ('collections', 'OrderedDict'),
@@ -68,12 +70,10 @@ def _read_bytes(path: Path) -> bytes:
   return data
 
 
-def parse_key(raw_key, path) -> Tuple[int, ...]:
-  """An op-vector tuple from a pickle key (tuple or list) or an arch string."""
+def parse_key(raw_key, path, space=DEFAULT_SPACE):
+  """The space's key from a file's key (a key, its string, or a list form); ValueError naming the file."""
   try:
-    if isinstance(raw_key, str):
-      return nasbench201.from_arch_str(raw_key)
-    return tuple(int(v) for v in nasbench201.check_vectors(np.asarray(raw_key)).reshape(-1))
+    return spaces.get(space).key(raw_key)
   except (ValueError, TypeError) as e:
     raise ValueError(f'{path}: bad architecture key {raw_key!r}: {e}') from e
 
@@ -87,36 +87,38 @@ def _number(value, key, path) -> float:
   return value
 
 
-def measurements_from_pairs(pairs, path) -> Measurements:
+def measurements_from_pairs(pairs, path, space=DEFAULT_SPACE) -> Measurements:
   out = {}
   for raw_key, value in pairs:
-    key = parse_key(raw_key, path)
+    key = parse_key(raw_key, path, space)
     if key in out:
       raise ValueError(f'{path}: duplicate entry for {key}')
     out[key] = _number(value, key, path)
   return out
 
 
-def read_measurement_pickle(path) -> Measurements:
+def read_measurement_pickle(path, space=DEFAULT_SPACE) -> Measurements:
   obj = read_pickle(path)
   if not isinstance(obj, dict):
-    raise ValueError(f'{path}: expected a pickled dict {{op vector: value}}, got {type(obj).__name__}')
+    raise ValueError(f'{path}: expected a pickled dict {{architecture key: value}}, got {type(obj).__name__}')
   if not obj:
     raise ValueError(f'{path}: holds no measurements')
-  return measurements_from_pairs(obj.items(), path)
+  return measurements_from_pairs(obj.items(), path, space)
 
 
-def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
-  """Reads a CSV with an `arch_str` or `op0..op5` key and a value column (`value`, `column`, or the only one);
-  `where` keeps only rows whose given columns equal the given strings (e.g. {'dataset': 'cifar100'})."""
+def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dict] = None,
+                         space=DEFAULT_SPACE) -> Measurements:
+  """Reads a CSV with an `arch_str` key (NB201 also `op0..op5`) and a value column (`value`, `column`, or the
+  only one); `where` keeps only rows whose given columns equal the given strings (e.g. {'dataset': 'cifar100'})."""
   path = Path(path)
   text = _read_bytes(path).decode('utf-8')
   reader = csv.DictReader(io.StringIO(text))
   header = reader.fieldnames or []
-  op_cols = [f'op{k}' for k in range(nasbench201.NUM_EDGES)]
-  has_ops = all(c in header for c in op_cols)
+  op_cols = [f'op{k}' for k in range(6)] if spaces.get(space).name == DEFAULT_SPACE else []
+  has_ops = bool(op_cols) and all(c in header for c in op_cols)
   if not has_ops and 'arch_str' not in header:
-    raise ValueError(f'{path}: CSV needs an arch_str column or op0..op5 columns; header is {header}')
+    raise ValueError(f'{path}: CSV needs an arch_str column{" or op0..op5 columns" if op_cols else ""}; '
+                     f'header is {header}')
   where = dict(where or {})
   missing = [c for c in where if c not in header]
   if missing:
@@ -142,10 +144,10 @@ def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dic
     pairs.append((key, value))
   if not pairs:
     raise ValueError(f'{path}: holds no measurements in column {column!r}')
-  return measurements_from_pairs(pairs, path)
+  return measurements_from_pairs(pairs, path, space)
 
 
-def read_measurement_npz(path) -> Measurements:
+def read_measurement_npz(path, space=DEFAULT_SPACE) -> Measurements:
   path = Path(path)
   try:
     with np.load(io.BytesIO(_read_bytes(path)), allow_pickle=False) as npz:
@@ -154,40 +156,45 @@ def read_measurement_npz(path) -> Measurements:
     raise ValueError(f'{path}: not a measurement npz with arrays "vectors" and "values": {e}') from e
   if len(vectors) != len(values):
     raise ValueError(f'{path}: {len(vectors)} vectors but {len(values)} values')
-  return measurements_from_pairs(zip(vectors.tolist(), values.tolist()), path)
+  return measurements_from_pairs(zip(vectors.tolist(), values.tolist()), path, space)
 
 
-def read_measurements(path, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
-  """{op vector: value} from an Eagle pickle, CSV or npz file, chosen by suffix."""
+def read_measurements(path, column: Optional[str] = None, where: Optional[dict] = None,
+                      space=DEFAULT_SPACE) -> Measurements:
+  """{key: value} from an Eagle pickle, CSV or npz file, chosen by suffix."""
   path = Path(path)
   suffix = path.suffix.lower()
   if suffix in PICKLE_SUFFIXES:
-    return read_measurement_pickle(path)
+    return read_measurement_pickle(path, space)
   if suffix == '.csv':
-    return read_measurement_csv(path, column, where)
+    return read_measurement_csv(path, column, where, space)
   if suffix == '.npz':
-    return read_measurement_npz(path)
+    return read_measurement_npz(path, space)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')
 
 
-def write_measurements(mapping: Measurements, path, overwrite: bool = False) -> Path:
-  """Writes {op vector: value} as an Eagle pickle, CSV (arch_str,op0..op5,value) or npz, atomically."""
+def write_measurements(mapping: Measurements, path, overwrite: bool = False, space=DEFAULT_SPACE) -> Path:
+  """Writes {key: value} as an Eagle pickle, CSV (arch_str[,op0..op5],value) or npz, atomically."""
   path = files.check_writable(path, overwrite)
   if not mapping:
     raise ValueError(f'refusing to write an empty measurement file {path}')
-  clean = measurements_from_pairs(mapping.items(), '<mapping>')
+  clean = measurements_from_pairs(mapping.items(), '<mapping>', space)
+  space = spaces.get(space)
+  nb201 = space.name == DEFAULT_SPACE
   suffix = path.suffix.lower()
   if suffix in PICKLE_SUFFIXES:
     return write_pickle(clean, path, overwrite)
   if suffix == '.csv':
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
-    writer.writerow(['arch_str', *[f'op{k}' for k in range(nasbench201.NUM_EDGES)], 'value'])
+    writer.writerow(['arch_str', *([f'op{k}' for k in range(6)] if nb201 else []), 'value'])
     for key, value in clean.items():
-      writer.writerow([nasbench201.to_arch_str(key), *key, repr(value)])
+      writer.writerow([space.to_str(key), *(key if nb201 else ()), repr(value)])
     return files.atomic_write_text(path, buffer.getvalue(), overwrite)
   if suffix == '.npz':
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, vectors=np.array(list(clean), np.int8), values=np.array(list(clean.values())))
+    keys = space.as_keys(list(clean))
+    np.savez_compressed(buffer, vectors=keys.astype(np.int8) if nb201 else keys,
+                        values=np.array(list(clean.values())))
     return files.atomic_write_bytes(path, buffer.getvalue(), overwrite)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')

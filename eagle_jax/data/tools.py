@@ -25,19 +25,19 @@ def shard_paths(folder, pattern: str = 'results*.pickle') -> List[Path]:
   return sorted((p for p in folder.glob(pattern) if p.is_file()), key=_natural_key)
 
 
-def read_shard(path) -> list:
-  """A raw result shard: a list of (op vector, timings | 'invalid' | error string)."""
+def read_shard(path, space=formats.DEFAULT_SPACE) -> list:
+  """A raw result shard: a list of (key, timings | 'invalid' | error string)."""
   obj = formats.read_pickle(path)
   if not isinstance(obj, list) or not all(isinstance(e, (tuple, list)) and len(e) == 2 for e in obj):
-    raise ValueError(f'{path}: not a result shard (expected a pickled list of (op vector, value) pairs)')
-  return [(formats.parse_key(point, path), value) for point, value in obj]
+    raise ValueError(f'{path}: not a result shard (expected a pickled list of (architecture key, value) pairs)')
+  return [(formats.parse_key(point, path, space), value) for point, value in obj]
 
 
-def combine(paths: Sequence) -> list:
+def combine(paths: Sequence, space=formats.DEFAULT_SPACE) -> list:
   """Concatenates shards in the given order; identical repeats are dropped, conflicting ones are an error."""
   combined, seen = [], {}
   for path in paths:
-    for key, value in read_shard(path):
+    for key, value in read_shard(path, space):
       if key in seen:
         if seen[key][1] != value:
           raise ValueError(f'{path}: entry for {key} conflicts with the one in {seen[key][0]}')
@@ -67,7 +67,7 @@ def two_level_iqr_mean(timings) -> float:
 
 
 def stats(entries) -> Tuple[formats.Measurements, Dict[str, int]]:
-  """Reduces raw (op vector, timings) entries to {op vector: seconds}; drops 'invalid' and failed entries."""
+  """Reduces raw (key, timings) entries to {key: seconds}; drops 'invalid' and failed entries."""
   out, counts = {}, {'all': 0, 'invalid': 0, 'failed': 0, 'valid': 0}
   for key, value in entries:
     counts['all'] += 1
@@ -102,18 +102,19 @@ def constants_path(normalized_path) -> Path:
   return Path(normalized_path).with_suffix('.minmax.json')
 
 
-def write_normalized(mapping: formats.Measurements, path, overwrite: bool = False) -> Dict[str, float]:
+def write_normalized(mapping: formats.Measurements, path, overwrite: bool = False,
+                     space=formats.DEFAULT_SPACE) -> Dict[str, float]:
   normalized, constants = normalize(mapping)
   files.check_writable(constants_path(path), overwrite)
-  formats.write_measurements(normalized, path, overwrite)
+  formats.write_measurements(normalized, path, overwrite, space)
   files.atomic_write_text(constants_path(path), json.dumps(constants, indent=2) + '\n', overwrite)
   return constants
 
 
-def describe(path, column=None) -> dict:
+def describe(path, column=None, space=formats.DEFAULT_SPACE) -> dict:
   """Count, range, median, SHA-256 and registry name of a measurement file."""
   info = registry.identify(path)
-  values = np.array(list(formats.read_measurements(path, column).values()))
+  values = np.array(list(formats.read_measurements(path, column, space=space).values()))
   return {'file': str(path), 'registry_name': info.name if info else None, 'sha256': registry.sha256_of(path),
           'count': int(values.size), 'min': float(values.min()), 'median': float(np.median(values)),
           'max': float(values.max())}

@@ -1,24 +1,13 @@
-"""Baseline predictors behind the same predict() interface: FLOPs, linear one-hot + pairs, random."""
+"""Baseline predictors behind the same predict() interface: FLOPs, linear (the space's one-hot features; NB201:
+ops and op pairs), random."""
 import dataclasses
 from typing import Optional
 
 import numpy as np
 
-from eagle_jax.spaces import nasbench201
+from eagle_jax import spaces
 
 BASELINES = ('flops', 'flops_unpruned', 'linear', 'random')
-
-
-def one_hot_pair_features(vecs) -> np.ndarray:
-  """One-hot op per edge (30) and one-hot op pair per edge pair (15 x 25), plus a constant."""
-  vecs = nasbench201.as_vectors(vecs)
-  n, num_ops = len(vecs), len(nasbench201.OPS)
-  singles = np.zeros((n, nasbench201.NUM_EDGES, num_ops))
-  singles[np.arange(n)[:, None], np.arange(nasbench201.NUM_EDGES)[None], vecs] = 1
-  i, j = np.triu_indices(nasbench201.NUM_EDGES, k=1)
-  pairs = np.zeros((n, len(i), num_ops * num_ops))
-  pairs[np.arange(n)[:, None], np.arange(len(i))[None], vecs[:, i] * num_ops + vecs[:, j]] = 1
-  return np.concatenate([np.ones((n, 1)), singles.reshape(n, -1), pairs.reshape(n, -1)], axis=1)
 
 
 @dataclasses.dataclass
@@ -28,31 +17,36 @@ class Baseline:
   coefficients: Optional[np.ndarray] = None
   log_target: bool = False
   seed: int = 0
+  space: str = 'nasbench201'
 
-  def features(self, vecs) -> np.ndarray:
+  def features(self, keys) -> np.ndarray:
+    space = spaces.get(self.space)
     if self.kind in ('flops', 'flops_unpruned'):
-      counts = nasbench201.flops(vecs, prune=self.kind == 'flops')
+      if self.kind == 'flops_unpruned' and space.name != 'nasbench201':
+        raise ValueError(f"baseline 'flops_unpruned' is NB201's (every edge kept); {space.name} keys are already "
+                         "pruned cells: use 'flops'")
+      counts = space.flops(keys, prune=False) if self.kind == 'flops_unpruned' else space.flops(keys)
       return np.stack([np.ones_like(counts), np.log(counts) if self.log_target else counts / 1e6], axis=1)
-    return one_hot_pair_features(vecs)
+    return space.linear_features(keys)
 
-  def fit(self, vecs, values, ridge: float = 1e-3) -> 'Baseline':
+  def fit(self, keys, values, ridge: float = 1e-3) -> 'Baseline':
     if self.kind == 'random':
       return self
-    x = self.features(vecs)
+    x = self.features(keys)
     y = np.log(values) if self.log_target else np.asarray(values, np.float64)
     self.coefficients = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
     return self
 
-  def predict(self, vecs) -> np.ndarray:
-    vecs = nasbench201.as_vectors(vecs)
+  def predict(self, keys) -> np.ndarray:
+    keys = spaces.get(self.space).as_keys(keys)
     if self.kind == 'random':
-      return np.random.default_rng(self.seed).random(len(vecs))
-    y = self.features(vecs) @ self.coefficients
+      return np.random.default_rng(self.seed).random(len(keys))
+    y = self.features(keys) @ self.coefficients
     return np.exp(y) if self.log_target else y
 
 
-def fit_baseline(kind: str, vecs, values, seed: int = 0) -> Baseline:
+def fit_baseline(kind: str, keys, values, seed: int = 0, space='nasbench201') -> Baseline:
   if kind not in BASELINES:
     raise ValueError(f'unknown baseline {kind!r}; baselines: {BASELINES}')
   values = np.asarray(values, np.float64)
-  return Baseline(kind, log_target=bool(np.all(values > 0)), seed=seed).fit(vecs, values)
+  return Baseline(kind, log_target=bool(np.all(values > 0)), seed=seed, space=spaces.get(space).name).fit(keys, values)

@@ -45,6 +45,13 @@ def load(path) -> Tuple[dict, dict]:
   return params, card
 
 
+def check_space(card: dict, space_name: str, source) -> None:
+  """Refuses a predictor trained on another search space's archs."""
+  trained_on = card.get('space', 'nasbench201')  # cards written before spaces were named are NB201's
+  if trained_on != space_name:
+    raise ValueError(f'predictor {source} was trained on {trained_on} archs and cannot score {space_name} archs')
+
+
 def _shapes(tree) -> dict:
   flat = jax.tree_util.tree_flatten_with_path(tree)[0]
   return {jax.tree_util.keystr(path): np.shape(leaf) for path, leaf in flat}

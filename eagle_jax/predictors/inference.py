@@ -1,16 +1,19 @@
 """Trained predictors as library objects: predict and rank any set of archs (the whole space by default),
-jitted and batched, embedding each distinct encoding once; binary ranking is one sort by a - b, with a
-`faithful` mode that reproduces Eagle's comparison sort."""
+jitted and batched, embedding each distinct encoding once and encoding in chunks (memory independent of the set's
+size); binary ranking is one sort by a - b, with a `faithful` mode that reproduces Eagle's comparison sort."""
 import functools
 from typing import Optional
 
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+from tqdm import auto as tqdm
 
+from eagle_jax import spaces
 from eagle_jax.data import formats
-from eagle_jax.predictors import checkpoints, models, training
-from eagle_jax.spaces import nasbench201
+from eagle_jax.predictors import batches, checkpoints, initialization, models, normalization
+
+CHUNK = 2048  # archs encoded and embedded per jitted call
 
 
 class TrainedPredictor:
@@ -18,32 +21,33 @@ class TrainedPredictor:
 
   def __init__(self, params, card: dict):
     self.params, self.card = params, card
-    self.model = training.create_model(ml_collections.ConfigDict(card['model']))
+    self.space = spaces.get(card.get('space', 'nasbench201'))
+    self.model = initialization.create_model(ml_collections.ConfigDict(card['model']))
     self.binary = self.model.head != 'unary'
     self.lower_is_better = bool(card.get('lower_is_better', False))
     scaling = card['normalization']
-    self.normalizer = training.Normalizer(scaling['min'], scaling['max'], scaling.get('log', False))
-    self._apply = training.make_apply(self.model)
+    self.normalizer = normalization.Normalizer(scaling['min'], scaling['max'], scaling.get('log', False))
+    self._apply = batches.make_apply(self.model)
 
-  def head_terms(self, vecs=None) -> dict:
-    """Head outputs per arch (all 15625 when `vecs` is None), computed once per distinct encoding."""
-    vecs = nasbench201.arch_vectors() if vecs is None else nasbench201.as_vectors(vecs)
-    return EncodedSet(vecs).terms(self._apply, self.params)
+  def head_terms(self, keys=None, progress: bool = False) -> dict:
+    """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding."""
+    keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
+    return EncodedSet(self.space, keys).terms(self._apply, self.params, progress)
 
-  def predict(self, vecs=None) -> np.ndarray:
+  def predict(self, keys=None, progress: bool = False) -> np.ndarray:
     """Values in the target's units (unary), or a ranking score (binary: higher = larger target)."""
-    terms = self.head_terms(vecs)
+    terms = self.head_terms(keys, progress)
     if self.binary:
       return models.ranking_score(terms)
     return self.normalizer.invert(terms['value'])
 
-  def rank(self, vecs=None, faithful: bool = False) -> np.ndarray:
-    """Indices of `vecs`, best first (highest accuracy, or lowest latency for a latency predictor).
+  def rank(self, keys=None, faithful: bool = False, progress: bool = False) -> np.ndarray:
+    """Indices of `keys`, best first (highest accuracy, or lowest latency for a latency predictor).
 
     faithful=True runs Eagle's comparison sort (stable merge sort over cmp(i, j) = a_i + b_j + c, inputs in
     the given order); otherwise one sort by the comparator's antisymmetric part a - b.
     """
-    terms = self.head_terms(vecs)
+    terms = self.head_terms(keys, progress)
     if faithful and self.binary:
       ascending = faithful_sort(terms['a'], terms['b'], float(terms['c']))
     else:
@@ -52,21 +56,38 @@ class TrainedPredictor:
 
 
 class EncodedSet:
-  """A fixed set of archs encoded once for repeated scoring: each distinct encoding is embedded once (with
-  zero-cost `augments`, which differ per arch, every arch is its own group)."""
+  """A fixed set of archs for repeated scoring: each distinct encoding is embedded once (with zero-cost
+  `augments`, which differ per arch, every arch is its own group); encodings are made per chunk, so no array
+  of all encodings is ever held."""
 
-  def __init__(self, vecs: np.ndarray, augments: Optional[np.ndarray] = None):
+  def __init__(self, space, keys: np.ndarray, augments: Optional[np.ndarray] = None):
+    self.space = spaces.get(space)
     if augments is None:
-      representatives, self.inverse = nasbench201.group_identical_encodings(vecs)
+      representatives, self.inverse = self.space.group_identical_encodings(keys)
     else:
-      representatives = self.inverse = np.arange(len(vecs))
-    adjacency, features = nasbench201.encode(vecs[representatives])
-    self.arrays = training.Arrays(jnp.asarray(adjacency), jnp.asarray(features), jnp.zeros(len(representatives)),
-                                  None if augments is None else jnp.asarray(augments[representatives], jnp.float32))
+      representatives = self.inverse = np.arange(len(keys))
+    self.keys = keys[representatives]
+    self.augments = None if augments is None else np.asarray(augments[representatives], np.float32)
 
-  def terms(self, apply, params) -> dict:
-    """Head outputs per arch of the set, from a `training.make_apply` function."""
-    terms = training.head_terms(apply, params, self.arrays)
+  def arrays(self, rows, targets=None) -> batches.Arrays:
+    """Device arrays of the given representative rows (targets zero unless given)."""
+    adjacency, features = self.space.encode(self.keys[rows])
+    return batches.Arrays(jnp.asarray(adjacency), jnp.asarray(features),
+                          jnp.asarray(np.zeros(len(rows)) if targets is None else targets, jnp.float32),
+                          None if self.augments is None else jnp.asarray(self.augments[rows]))
+
+  def arrays_of(self, arch_rows, targets) -> batches.Arrays:
+    """Device arrays of archs given by their rows in the original key array."""
+    return self.arrays(self.inverse[np.asarray(arch_rows)], targets)
+
+  def terms(self, apply, params, progress: bool = False) -> dict:
+    """Head outputs per arch of the set, from a `batches.make_apply` function."""
+    n = len(self.keys)
+    outputs = []
+    for start in tqdm.trange(0, n, CHUNK, desc='scoring', disable=not progress or n <= CHUNK, leave=False):
+      outputs.append(batches.head_terms(apply, params, self.arrays(np.arange(start, min(n, start + CHUNK))), CHUNK))
+    terms = {k: np.concatenate([o[k] for o in outputs]) if np.ndim(outputs[0][k]) else outputs[0][k]
+             for k in outputs[0]}
     return {k: v[self.inverse] if np.ndim(v) else v for k, v in terms.items()}
 
 
@@ -77,18 +98,21 @@ def faithful_sort(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
   return np.array(sorted(range(len(a)), key=functools.cmp_to_key(compare)), np.int64)
 
 
-def load(workdir_or_checkpoint) -> TrainedPredictor:
-  """A trained predictor from a `python -m eagle_jax.train` workdir (or its checkpoint folder)."""
+def load(workdir_or_checkpoint, space: Optional[str] = None) -> TrainedPredictor:
+  """A trained predictor from a `python -m eagle_jax.train` workdir (or its checkpoint folder); with `space`,
+  one trained on another space's archs is refused."""
   params, card = checkpoints.load(workdir_or_checkpoint)
+  if space is not None:
+    checkpoints.check_space(card, spaces.get(space).name, workdir_or_checkpoint)
   return TrainedPredictor(params, card)
 
 
-def infer_space(predictor: TrainedPredictor, path, vecs: Optional[np.ndarray] = None, only_valid: bool = True,
+def infer_space(predictor: TrainedPredictor, path, keys: Optional[np.ndarray] = None, only_valid: bool = True,
                 overwrite: bool = False):
-  """Writes an Eagle-format {op vector: value} file of predictions (denormalised) for the space."""
-  vecs = nasbench201.arch_vectors() if vecs is None else nasbench201.as_vectors(vecs)
+  """Writes an Eagle-format {key: value} file of predictions (denormalised) for the space (or `keys`)."""
+  space = predictor.space
+  keys = space.enumerate() if keys is None else space.as_keys(keys)
   if only_valid:
-    vecs = vecs[nasbench201.is_valid(vecs)]
-  values = predictor.predict(vecs)
-  return formats.write_measurements({tuple(int(o) for o in v): float(x) for v, x in zip(vecs, values)}, path,
-                                    overwrite)
+    keys = keys[space.is_valid(keys)]
+  values = predictor.predict(keys, progress=True)
+  return formats.write_measurements(dict(zip(space.hashable(keys), values.tolist())), path, overwrite, space.name)

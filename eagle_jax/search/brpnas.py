@@ -9,22 +9,20 @@ import dataclasses
 import time
 from typing import Callable, List, Optional
 
-import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from tqdm import auto as tqdm
 
-from eagle_jax.predictors import checkpoints, inference, models, training
+from eagle_jax import spaces
+from eagle_jax.predictors import batches, inference, initialization, models, training
 from eagle_jax.search import selection
-from eagle_jax.spaces import nasbench201
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclasses.dataclass
 class SearchResult:
-  candidates: np.ndarray          # (n, 6) op vectors searched over
+  candidates: np.ndarray          # key array of the candidates searched over
   trained: List[int]              # candidate rows in the order they were trained
   values: np.ndarray              # value of each trained model (same order)
   scores: np.ndarray              # final predicted score of every candidate (higher = better)
@@ -39,12 +37,12 @@ class SearchResult:
     return selection.trained_then_ranked(self.trained, self.scores)
 
 
-def latency_filter(candidates: np.ndarray, checkpoint: str, limit: float) -> np.ndarray:
-  """Mask of candidates that a unary latency predictor puts at or under `limit` (in its target units)."""
+def latency_filter(space, candidates: np.ndarray, checkpoint: str, limit: float) -> np.ndarray:
+  """Mask of candidates that a unary latency predictor (trained on `space`) puts at or under `limit`."""
   if not checkpoint:
     raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir '
                      '(python -m eagle_jax.train --config=configs/predictors/lat_gcn_nasbench201.py ...)')
-  predictor = inference.load(checkpoint)
+  predictor = inference.load(checkpoint, space)
   if predictor.binary:
     raise ValueError(f'{checkpoint} is a binary predictor; a latency limit needs a unary latency predictor')
   return predictor.predict(candidates) <= limit
@@ -61,7 +59,8 @@ def _iteration_training(base: ml_collections.ConfigDict, iteration: int, iterati
 def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evaluate: Evaluate,
                augments: Optional[np.ndarray] = None, warmup: Optional[tuple] = None, init_params=None,
                progress: bool = True) -> SearchResult:
-  """BRP-NAS over `candidates` with `evaluate(vecs) -> values` standing for training (higher = better).
+  """BRP-NAS over `candidates` (a key array of config.space) with `evaluate(keys) -> values` standing for
+  training (higher = better).
 
   Values times `config.search.target_scale` are the comparator's targets: the default 1.0 expects accuracy in %
   (for values in [0, 1], use 100).
@@ -78,11 +77,12 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
                      f'(budget {budget})')
   per_iteration = budget // iterations
   rng = np.random.default_rng(config.seed)
-  model = training.create_model(config.model)
-  params = init_params if init_params is not None else training.init_params(
-      model, jax.random.PRNGKey(config.seed), num_augments=0 if augments is None else augments.shape[1])
-  scorer = inference.EncodedSet(candidates, augments)
-  apply = training.make_apply(model)
+  space = spaces.get(config.get('space', 'nasbench201'))
+  model = initialization.create_model(config.model)
+  params = init_params if init_params is not None else initialization.fresh_params(
+      model, space, config.seed, num_augments=0 if augments is None else augments.shape[1])
+  scorer = inference.EncodedSet(space, candidates, augments)
+  apply = batches.make_apply(model)
   selector = selection.Selector(search.selection, len(candidates), rng)
   trained, values, history = [], [], []
   start = time.perf_counter()
@@ -104,10 +104,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     values += evaluate(candidates[new]).tolist()
     targets = np.zeros(len(candidates))
     targets[trained] = np.asarray(values) * search.target_scale
-    arrays = training.Arrays(scorer.arrays.adjacency[scorer.inverse[trained]],
-                             scorer.arrays.features[scorer.inverse[trained]],
-                             jnp.asarray(targets[trained], jnp.float32),
-                             None if augments is None else jnp.asarray(augments[trained], jnp.float32))
+    arrays = scorer.arrays_of(trained, targets[trained])
     fitted = training.fit(model, params, arrays, None, _iteration_training(config.training, iteration, iterations),
                           seed=config.seed + iteration, progress=False)
     params = fitted.params
@@ -121,7 +118,5 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
 
 def transfer_init(config: ml_collections.ConfigDict, checkpoint: str):
   """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised)."""
-  model = training.create_model(config.model)
-  fresh = training.init_params(model, jax.random.PRNGKey(config.seed))
-  loaded, _ = checkpoints.load(checkpoint)
-  return checkpoints.transfer(loaded, fresh, checkpoint)
+  return initialization.initial_params(initialization.create_model(config.model), config.get('space', 'nasbench201'),
+                                       config.seed, transfer_from=checkpoint)

@@ -3,36 +3,36 @@ or augmentation; writes log.txt (Eagle's format), trace.txt, summary.json and a 
 import json
 from pathlib import Path
 
-import jax
 import ml_collections
 import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import metrics, plots, training
+from eagle_jax.predictors import batches, initialization, metrics, normalization, plots, splitting, training
 from eagle_jax.search import brpnas, logs, replay
-from eagle_jax.spaces import nasbench201
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
 
 
 def load_benchmark(config: ml_collections.ConfigDict):
   """(candidates dataset, searched values, reported values, description) from config.data."""
-  dataset = dataset_lib.load_dataset(config.data.measurement, config.data.get('column'))
+  dataset = dataset_lib.load_dataset(config.data.measurement, config.data.get('column') or None,
+                                     space=config.get('space'))
   dataset = dataset.subset(dataset.valid)
   searched, reported, description = replay.search_and_report_values(dataset, config.data.search_on)
   return dataset, searched, reported, description
 
 
-def _zero_cost(config, candidates: np.ndarray):
-  """(augments, warm-up, candidate mask) from config.zero_cost."""
+def _zero_cost(config, dataset: dataset_lib.Dataset):
+  """(augments, warm-up, candidate mask) from config.zero_cost for the dataset's candidates."""
+  candidates = dataset.keys
   zc = config.zero_cost
   if zc.mode not in ZERO_COST_MODES:
     raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
   if zc.mode == 'none':
     return None, None, np.ones(len(candidates), bool)
   where = {zc.where_column: zc.where_value} if zc.get('where_column') else None
-  proxy = dataset_lib.load_dataset(zc.measurement, zc.get('column') or None, where)
+  proxy = dataset_lib.load_dataset(zc.measurement, zc.get('column') or None, where, space=dataset.space.name)
   scores = replay.proxy_scores(candidates, proxy)
   covered = ~np.isnan(scores)
   if not covered.any():
@@ -41,15 +41,15 @@ def _zero_cost(config, candidates: np.ndarray):
     return scores[:, None], None, covered
   if zc.mode == 'simple':
     return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
-  model = training.create_model(config.model)
-  params = training.init_params(model, jax.random.PRNGKey(config.seed))
+  model = initialization.create_model(config.model)
+  params = initialization.fresh_params(model, dataset.space, config.seed)
   rows = np.nonzero(covered)[0]
-  splits = training.split_rows(len(rows), zc.training_points, zc.validation_points, config.seed)
-  proxy_view = dataset_lib.Dataset(candidates[rows], scores[rows])
-  normalizer = training.Normalizer.fit(scores[rows], True)  # raw proxies overflow Eagle's softmax targets
+  split = splitting.split_rows(len(rows), zc.training_points, zc.validation_points, config.seed)
+  proxy_view = dataset_lib.Dataset(candidates[rows], scores[rows], space_name=dataset.space.name)
+  normalizer = normalization.Normalizer.fit(scores[rows], True)  # raw proxies overflow Eagle's softmax targets
   targets = normalizer.apply(scores[rows])
-  train = training.Arrays.of(proxy_view, splits.train, targets)
-  valid = training.Arrays.of(proxy_view, splits.valid, targets) if len(splits.valid) else None
+  train = batches.Arrays.of(proxy_view, split.train, targets)
+  valid = batches.Arrays.of(proxy_view, split.valid, targets) if len(split.valid) else None
   fitted = training.fit(model, params, train, valid, ml_collections.ConfigDict(zc.training.to_dict()), config.seed,
                         progress=False)
   return None, (None, fitted.params), np.ones(len(candidates), bool)
@@ -63,15 +63,15 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   keep = np.ones(len(dataset), bool)
   latency = config.latency
   if latency.limit:
-    keep &= brpnas.latency_filter(dataset.vectors, latency.checkpoint, latency.limit)
-  augments, warmup, covered = _zero_cost(config, dataset.vectors)
+    keep &= brpnas.latency_filter(dataset.space, dataset.keys, latency.checkpoint, latency.limit)
+  augments, warmup, covered = _zero_cost(config, dataset)
   keep &= covered
   rows = np.nonzero(keep)[0]
   if len(rows) == 0:
     raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
   evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
   init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
-  result = brpnas.run_search(config, dataset.vectors[rows], evaluate, None if augments is None else augments[rows],
+  result = brpnas.run_search(config, dataset.keys[rows], evaluate, None if augments is None else augments[rows],
                              None if warmup is None else (None if warmup[0] is None else warmup[0][rows],
                                                           warmup[1]), init, progress)
   trace_rows = rows[np.asarray(result.trace)]
@@ -90,10 +90,10 @@ def _summary(config, dataset, searched, reported, description, rows, result, tra
   return {
       'dataset': dataset.name, 'values': description, 'candidates': int(len(rows)),
       'models_trained': len(result.trained), 'seconds': result.seconds,
-      'best_found': {'arch_str': nasbench201.to_arch_str(dataset.vectors[best]), 'searched_value': float(searched[best]),
+      'best_found': {'arch_str': dataset.arch_strs[best], 'searched_value': float(searched[best]),
                      'reported_value': float(reported[best]),
                      'rank_in_space': replay.rank_in_space(searched[rows], int(np.nonzero(rows == best)[0][0]))},
-      'global_best': {'arch_str': nasbench201.to_arch_str(dataset.vectors[global_best]),
+      'global_best': {'arch_str': dataset.arch_strs[global_best],
                       'searched_value': float(searched[global_best]), 'reported_value': float(reported[global_best])},
       'trace_position_global_best': positions['global_best'],
       'trace_position_first_top_0.1pct': positions['first_top'],
@@ -108,20 +108,20 @@ def _restricted(searched, rows):
 
 def _latency_report(latency, dataset, searched, trained_rows) -> dict:
   """With true latencies: trained models over the limit (false positives) and the best that truly meets it."""
-  truth = dataset_lib.load_dataset(latency.measurement)
-  true_latency = truth.values[truth.rows_of(dataset.vectors[trained_rows])]
+  truth = dataset_lib.load_dataset(latency.measurement, space=dataset.space.name)
+  true_latency = truth.values[truth.rows_of(dataset.keys[trained_rows])]
   meets = true_latency <= latency.limit
   report = {'limit': latency.limit, 'false_positives': int((~meets).sum()), 'trained': int(len(trained_rows))}
   if meets.any():
     best = np.nonzero(meets)[0][int(np.argmax(searched[trained_rows[meets]]))]
-    report['best_meeting_limit'] = {'arch_str': nasbench201.to_arch_str(dataset.vectors[trained_rows[best]]),
+    report['best_meeting_limit'] = {'arch_str': dataset.arch_strs[trained_rows[best]],
                                     'searched_value': float(searched[trained_rows[best]]),
                                     'true_latency': float(true_latency[best])}
   return report
 
 
 def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary) -> None:
-  keys = [tuple(int(o) for o in v) for v in dataset.vectors[rows]]
+  keys = dataset.space.hashable(dataset.keys[rows])
   rank_position = np.empty(len(rows), np.int64)
   best_first = np.argsort(-result.scores, kind='stable')  # the trace's order
   rank_position[best_first] = np.arange(len(rows))[::-1]  # 0 = worst, as Eagle's log
@@ -135,7 +135,7 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
   run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else result.scores[k]), keys[k])
                      for k, r in enumerate(rows)], [keys[k] for k in result.trained], diagnostics)
   logs.append_run(workdir / 'log.txt', run)
-  logs.write_trace(workdir / 'trace.txt', [tuple(int(o) for o in dataset.vectors[r]) for r in trace_rows])
+  logs.write_trace(workdir / 'trace.txt', dataset.space.hashable(dataset.keys[trace_rows]), dataset.space.name)
   files.atomic_write_text(workdir / 'summary.json', json.dumps(summary, indent=2) + '\n')
   best_so_far = np.maximum.accumulate(searched[trace_rows[:len(result.trained)]])
   fig, ax = plots.new_figure()

@@ -1,7 +1,7 @@
 """Eagle's search log (reference 6.4) and search traces.
 
 log.txt: runs separated by a line `===`; each run has three sections separated by lines `---`: one line per
-model `GT PRED KEY` (KEY = the op-vector tuple, may contain spaces), the explored models in the order they were
+model `GT PRED KEY` (KEY = the space's key: an NB201 op-vector tuple, may contain spaces; an NB101 hash), the explored models in the order they were
 trained, and diagnostics. The trace: the explored models, then every other model by PRED, highest first.
 """
 import ast
@@ -9,8 +9,7 @@ import dataclasses
 from pathlib import Path
 from typing import List, Tuple
 
-from eagle_jax import files
-from eagle_jax.spaces import nasbench201
+from eagle_jax import files, spaces
 
 RUN_SEPARATOR, SECTION_SEPARATOR = '===', '---'
 
@@ -36,16 +35,19 @@ def append_run(path, run: LogRun) -> None:
   files.atomic_write_text(path, old + (RUN_SEPARATOR + '\n' if old else '') + format_run(run))
 
 
-def _key(text: str, where: str) -> tuple:
+def _key(text: str, where: str, space):
   try:
-    key = ast.literal_eval(text.strip())
-    return tuple(int(o) for o in nasbench201.check_vectors(key).reshape(-1))
+    try:
+      raw = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+      raw = text.strip()  # keys printed without quotes (NB101 hashes)
+    return spaces.get(space).key(raw)
   except (ValueError, SyntaxError, TypeError) as e:
     raise ValueError(f'{where}: bad model key {text!r}: {e}') from e
 
 
-def parse_log(path) -> List[LogRun]:
-  """Every run in an Eagle log file."""
+def parse_log(path, space: str = 'nasbench201') -> List[LogRun]:
+  """Every run in an Eagle log file of `space`'s models."""
   path = Path(path)
   runs, chunk = [], []
   for line in path.read_text().splitlines() + [RUN_SEPARATOR]:
@@ -71,8 +73,8 @@ def parse_log(path) -> List[LogRun]:
         raise ValueError(f'{path}: entry {number} is not "GT PRED KEY": {text!r}') from None
       if len(parts) != 3:
         raise ValueError(f'{path}: entry {number} is not "GT PRED KEY": {text!r}')
-      entries.append((gt, pred, _key(parts[2], f'{path} entry {number}')))
-    explored = [_key(text, f'{path} explored') for text in sections[1] if text.strip()]
+      entries.append((gt, pred, _key(parts[2], f'{path} entry {number}', space)))
+    explored = [_key(text, f'{path} explored', space) for text in sections[1] if text.strip()]
     runs.append(LogRun(entries, explored, sections[2]))
     chunk = []
   return runs
@@ -86,9 +88,11 @@ def trace_of(run: LogRun) -> List[tuple]:
   return list(run.explored) + [key for _, _, key in rest]
 
 
-def write_trace(path, keys: List[tuple]) -> None:
-  files.atomic_write_text(path, '\n'.join(nasbench201.to_arch_str(k) for k in keys) + '\n')
+def write_trace(path, keys: list, space: str = 'nasbench201') -> None:
+  space = spaces.get(space)
+  files.atomic_write_text(path, '\n'.join(space.to_str(k) for k in keys) + '\n')
 
 
-def read_trace(path) -> List[tuple]:
-  return [nasbench201.from_arch_str(line) for line in Path(path).read_text().splitlines() if line.strip()]
+def read_trace(path, space: str = 'nasbench201') -> list:
+  space = spaces.get(space)
+  return [space.from_str(line) for line in Path(path).read_text().splitlines() if line.strip()]

@@ -4,10 +4,9 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from eagle_jax import spaces
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import baselines
 from eagle_jax.search import selection
-from eagle_jax.spaces import nasbench201
 
 
 def search_and_report_values(dataset: dataset_lib.Dataset, search_on) -> tuple:
@@ -62,30 +61,31 @@ def score_trace(scores: np.ndarray, seed: int) -> np.ndarray:
   return np.concatenate([ordered, np.random.default_rng(seed).permutation(unknown)]).astype(np.int64)
 
 
-def regularized_evolution(vecs: np.ndarray, searched: np.ndarray, budget: int, seed: int, population: int = 20,
-                          sample_size: int = 5) -> np.ndarray:
-  """Real et al.'s aging evolution over the candidates: tournament of `sample_size`, mutate one edge's op to a
-  candidate not yet evaluated, drop the oldest. Returns the evaluated rows in order (the trace)."""
+def regularized_evolution(keys: np.ndarray, searched: np.ndarray, budget: int, seed: int, population: int = 20,
+                          sample_size: int = 5, space: str = 'nasbench201') -> np.ndarray:
+  """Real et al.'s aging evolution over the candidates: tournament of `sample_size`, mutate (the space's
+  `mutate`: one edge or op) to a candidate not yet evaluated, drop the oldest. Returns the evaluated rows in order
+  (the trace). Over a small subset of a large space (NB101 benchmark subsets) most mutants fall outside it and
+  the search restarts from random unseen candidates."""
   rng = np.random.default_rng(seed)
-  lookup = {tuple(v): r for r, v in enumerate(vecs.tolist())}
-  budget = min(budget, len(vecs))
-  history = rng.choice(len(vecs), min(population, budget), replace=False).tolist()
+  space = spaces.get(space)
+  hashable = space.hashable(keys)
+  lookup = {k: r for r, k in enumerate(hashable)}
+  budget = min(budget, len(keys))
+  history = rng.choice(len(keys), min(population, budget), replace=False).tolist()
   alive = list(history)
   seen = set(history)
   while len(history) < budget:
     tournament = rng.choice(len(alive), min(sample_size, len(alive)), replace=False)
-    parent = vecs[alive[max(tournament, key=lambda k: searched[alive[k]])]]
+    parent = hashable[alive[max(tournament, key=lambda k: searched[alive[k]])]]
     child = None
     for _ in range(100):
-      mutated = parent.copy()
-      edge = rng.integers(nasbench201.NUM_EDGES)
-      mutated[edge] = rng.choice([o for o in range(len(nasbench201.OPS)) if o != parent[edge]])
-      row = lookup.get(tuple(mutated.tolist()))
+      row = lookup.get(space.mutate(parent, rng))
       if row is not None and row not in seen:
         child = row
         break
     if child is None:  # every neighbour seen: restart from a random unseen candidate
-      child = int(rng.choice([r for r in range(len(vecs)) if r not in seen]))
+      child = int(rng.choice([r for r in range(len(keys)) if r not in seen]))
     history.append(child)
     seen.add(child)
     alive = alive[1:] + [child]
@@ -93,23 +93,21 @@ def regularized_evolution(vecs: np.ndarray, searched: np.ndarray, budget: int, s
 
 
 def proxy_scores(candidates: np.ndarray, proxy: Optional[dataset_lib.Dataset]) -> np.ndarray:
-  """The proxy value of each candidate (NaN where the proxy has none)."""
-  scores = np.full(len(candidates), np.nan)
-  if proxy is not None:
-    lookup = dict(zip(nasbench201.index_of(proxy.vectors).tolist(), proxy.values.tolist()))
-    for row, index in enumerate(nasbench201.index_of(candidates).tolist()):
-      scores[row] = lookup.get(index, np.nan)
-  return scores
+  """The proxy value of each candidate (a key array of the proxy's space; NaN where the proxy has none)."""
+  if proxy is None:
+    return np.full(len(candidates), np.nan)
+  lookup = proxy.as_dict()
+  return np.array([lookup.get(key, np.nan) for key in proxy.space.hashable(candidates)], np.float64)
 
 
-def ridge_search(vecs: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
-                 selection_mode: str = 'sample_best2') -> np.ndarray:
+def ridge_search(keys: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
+                 selection_mode: str = 'sample_best2', space: str = 'nasbench201') -> np.ndarray:
   """Iterative ridge regression on one-hot ops and op pairs with BRP-NAS's selection schedule (a cheap
   predictor baseline). Returns the trace: trained rows in order, then the rest by final prediction."""
   rng = np.random.default_rng(seed)
-  selector = selection.Selector(selection_mode, len(vecs), rng)
+  selector = selection.Selector(selection_mode, len(keys), rng)
   per_iteration = budget // iterations
-  features = baselines.one_hot_pair_features(vecs)
+  features = spaces.get(space).linear_features(keys)
   trained = selector.initial(per_iteration)
   scores = None
   for iteration in range(iterations):

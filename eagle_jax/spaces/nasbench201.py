@@ -11,6 +11,8 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
+from eagle_jax.spaces import space as space_lib
+
 OPS = ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3')
 NONE, SKIP, CONV1X1, CONV3X3, AVG_POOL = range(5)
 NUM_EDGES = 6
@@ -200,20 +202,21 @@ def encode(vecs) -> tuple:
 
 
 def group_identical_encodings(vecs) -> tuple:
-  """Groups archs whose encodings are identical (the same network for Eagle).
+  """Groups archs whose encodings are identical (the same network for Eagle): (representatives, inverse), see
+  `Space.group_identical_encodings`."""
+  return SPACE.group_identical_encodings(vecs)
 
-  Returns (representatives, inverse): `vecs[representatives]` holds one arch per distinct encoding (the first
-  occurrence), and `inverse[i]` is the group of arch i, so `x[representatives][inverse]` expands per-group
-  values back to every arch.
-  """
-  adjacency, features = encode(vecs)
-  keys = np.concatenate([adjacency.reshape(len(adjacency), -1), features.reshape(len(features), -1)], axis=1)
-  packed = np.packbits(keys.astype(bool), axis=1)
-  _, representatives, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-  order = np.argsort(representatives, kind='stable')  # number groups by first occurrence
-  rank = np.empty_like(order)
-  rank[order] = np.arange(len(order))
-  return representatives[order], rank[inverse.reshape(-1)]
+
+def one_hot_pair_features(vecs) -> np.ndarray:
+  """One-hot op per edge (30) and one-hot op pair per edge pair (15 x 25), plus a constant."""
+  vecs = as_vectors(vecs)
+  n, num_ops = len(vecs), len(OPS)
+  singles = np.zeros((n, NUM_EDGES, num_ops))
+  singles[np.arange(n)[:, None], np.arange(NUM_EDGES)[None], vecs] = 1
+  i, j = np.triu_indices(NUM_EDGES, k=1)
+  pairs = np.zeros((n, len(i), num_ops * num_ops))
+  pairs[np.arange(n)[:, None], np.arange(len(i))[None], vecs[:, i] * num_ops + vecs[:, j]] = 1
+  return np.concatenate([np.ones((n, 1)), singles.reshape(n, -1), pairs.reshape(n, -1)], axis=1)
 
 
 # ----- FLOPs and parameters of the NB201 network (NATS-Bench conventions) -----
@@ -260,3 +263,53 @@ def params(vecs, prune: bool = True, num_classes: int = 100, image_size: int = 3
            cells_per_stage: int = 5) -> np.ndarray:
   """Trainable parameters of the NB201 network per arch (convs, BatchNorm affine, classifier)."""
   return _network_counts(vecs, prune, num_classes, image_size, channels, cells_per_stage)[1]
+
+
+class NasBench201(space_lib.Space):
+  """NB201 behind the Space interface: keys are op-vector tuples, strings are NB201 arch strings."""
+  name = 'nasbench201'
+  num_nodes = NUM_NODES
+  num_features = NUM_FEATURES
+  keras_builder = 'eagle_jax.measure.keras_model'
+
+  def as_keys(self, archs) -> np.ndarray:
+    return as_vectors(archs)
+
+  def hashable(self, keys) -> list:
+    return [tuple(v) for v in np.asarray(keys, np.int64).reshape(-1, NUM_EDGES).tolist()]
+
+  def to_str(self, key) -> str:
+    return to_arch_str(key)
+
+  def from_str(self, text: str) -> tuple:
+    return from_arch_str(text)
+
+  def is_valid(self, keys) -> np.ndarray:
+    return is_valid(keys)
+
+  def encode(self, keys) -> tuple:
+    return encode(keys)
+
+  def linear_features(self, keys) -> np.ndarray:
+    return one_hot_pair_features(keys)
+
+  def enumerate(self) -> np.ndarray:
+    return arch_vectors()
+
+  def index_of(self, keys) -> np.ndarray:
+    return np.asarray(index_of(as_vectors(keys)), np.int64)
+
+  def mutate(self, key, rng: np.random.Generator) -> tuple:
+    mutated = list(key)
+    edge = rng.integers(NUM_EDGES)
+    mutated[edge] = int(rng.choice([o for o in range(len(OPS)) if o != key[edge]]))
+    return tuple(mutated)
+
+  def flops(self, keys, **network) -> np.ndarray:
+    return flops(keys, **network)
+
+  def params(self, keys, **network) -> np.ndarray:
+    return params(keys, **network)
+
+
+SPACE = NasBench201()

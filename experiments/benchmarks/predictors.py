@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from eagle_jax import data, files
-from eagle_jax.predictors import inference, models, training
+from eagle_jax.predictors import batches, inference, initialization, models, normalization, training
 from eagle_jax.spaces import nasbench201
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,8 +39,8 @@ def _time(fn, repeats=3):
 
 def main():
   config = acc_gcn_nasbench201_bin.get_config()
-  model = training.create_model(config.model)
-  params = training.init_params(model, jax.random.PRNGKey(0))
+  model = initialization.create_model(config.model)
+  params = initialization.fresh_params(model, 'nasbench201', 0)
   card = {'model': config.model.to_dict(), 'normalization': {'min': 0.0, 'max': 1.0}}
   predictor = inference.TrainedPredictor(params, card)
   out = {'machine': machine.describe(), 'jax': jax.__version__}
@@ -61,17 +61,17 @@ def main():
 
   dataset = data.load_dataset('nb201/cifar100')
   rows = np.random.default_rng(0).choice(len(dataset), 100, replace=False)
-  arrays = training.Arrays.of(dataset, rows, training.Normalizer.fit(dataset.values, True).apply(dataset.values))
+  arrays = batches.Arrays.of(dataset, rows, normalization.Normalizer.fit(dataset.values, True).apply(dataset.values))
   cfg = config.training
   cfg.es_patience = 0
   start = time.perf_counter()
   training.fit(model, params, arrays, None, cfg, seed=0, progress=False)
   out['binary_100_models_250_epochs_s'] = time.perf_counter() - start
-  batches, masks = training._padded_batches(128, 128, np.random.default_rng(0), False)  # pylint: disable=protected-access
+  steps_rows, masks = batches.padded_batches(128, 128, np.random.default_rng(0), False)
   state = training.train_state.TrainState.create(apply_fn=model.apply, params=params,
                                                  tx=training._optimizer(3.5e-4, 5e-4))  # pylint: disable=protected-access
   pair_arrays = arrays.take(np.random.default_rng(0).integers(0, 100, 128))
-  steps = np.repeat(batches, 155, axis=0), np.repeat(masks, 155, axis=0)
+  steps = np.repeat(steps_rows, 155, axis=0), np.repeat(masks, 155, axis=0)
   epoch = lambda: training.train_epoch(state, pair_arrays, *steps, jax.random.PRNGKey(0), head='default')[1]
   out['eagle_style_pair_batches_250_epochs_s'] = _time(epoch, 1) * 250
 

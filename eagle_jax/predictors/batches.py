@@ -1,0 +1,65 @@
+"""Device arrays of encoded archs, padded batches of model rows, and chunked jitted forward passes."""
+import math
+from typing import Dict, Optional
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from eagle_jax.data import dataset as dataset_lib
+from eagle_jax.predictors import models
+
+
+@flax.struct.dataclass
+class Arrays:
+  """A split's encodings and targets on device."""
+  adjacency: jnp.ndarray
+  features: jnp.ndarray
+  targets: jnp.ndarray
+  augments: Optional[jnp.ndarray] = None
+
+  @classmethod
+  def of(cls, dataset: dataset_lib.Dataset, rows, targets, augments=None) -> 'Arrays':
+    adjacency, features = dataset.encodings
+    return cls(jnp.asarray(adjacency[rows]), jnp.asarray(features[rows]), jnp.asarray(targets[rows], jnp.float32),
+               None if augments is None else jnp.asarray(augments[rows], jnp.float32))
+
+  def __len__(self):
+    return self.targets.shape[0]
+
+  def take(self, rows) -> 'Arrays':
+    return Arrays(self.adjacency[rows], self.features[rows], self.targets[rows],
+                  None if self.augments is None else self.augments[rows])
+
+
+def padded_batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: bool):
+  order = rng.permutation(n) if shuffle else np.arange(n)
+  steps = math.ceil(n / batch_size)
+  padded = np.zeros(steps * batch_size, np.int32)
+  padded[:n] = order
+  mask = np.zeros(steps * batch_size, np.float32)
+  mask[:n] = 1
+  return padded.reshape(steps, batch_size), mask.reshape(steps, batch_size)
+
+
+def make_apply(model: models.Predictor):
+  """A jitted deterministic forward pass returning head terms."""
+  return jax.jit(lambda params, adjacency, features, augments: model.apply(
+      {'params': params}, adjacency, features, augments, deterministic=True))
+
+
+def head_terms(apply, params, arrays: Arrays, chunk: int = 2048) -> Dict[str, np.ndarray]:
+  """Head outputs for every row of `arrays`, in fixed-size padded chunks (one compilation per chunk size)."""
+  n = len(arrays)
+  size = min(chunk, 1 << max(0, (n - 1).bit_length()))
+  outputs = []
+  for start in range(0, n, size):
+    rows = np.arange(start, start + size) % n
+    outputs.append(jax.device_get(apply(params, *_inputs(arrays.take(rows)))))
+  return {k: np.concatenate([o[k] for o in outputs])[:n] if np.ndim(outputs[0][k]) else outputs[0][k]
+          for k in outputs[0]}
+
+
+def _inputs(arrays: Arrays):
+  return arrays.adjacency, arrays.features, arrays.augments

@@ -1,0 +1,133 @@
+"""The train binary's experiment: load the configured dataset, split it (repeats), fit or evaluate the predictor,
+and write metrics.json, predictions.csv, a scatter plot, history, the checkpoint and whole-space predictions."""
+import json
+import time
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+
+from eagle_jax import files
+from eagle_jax.data import dataset as dataset_lib
+from eagle_jax.predictors import baselines, batches, checkpoints, inference, initialization, metrics, models
+from eagle_jax.predictors import normalization, plots, splitting, training
+
+
+def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset:
+  """The dataset named by config.data (measurement, column, only_valid, total_points) in config.space."""
+  data_config = config.data
+  if not data_config.get('measurement'):
+    raise ValueError('config.data.measurement must name a dataset (a file path or a bundled name)')
+  dataset = dataset_lib.load_dataset(data_config.measurement, data_config.get('column'), space=config.get('space'))
+  if data_config.get('only_valid', True):
+    dataset = dataset.subset(dataset.valid)
+  total = data_config.get('total_points')
+  if total is not None:
+    if total > len(dataset):
+      raise ValueError(f'config.data.total_points={total} but {dataset.name} has only {len(dataset)} models')
+    dataset = dataset.subset(np.arange(total))
+  return dataset
+
+
+def _aggregate(runs: list) -> dict:
+  """Mean over repeats of every numeric figure, with `<name>_std` beside it."""
+  out = {}
+  for name, value in runs[0].items():
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+      values = np.array([run[name] for run in runs], np.float64)
+      out[name] = float(values.mean())
+      if len(runs) > 1:
+        out[f'{name}_std'] = float(values.std())
+  return out
+
+
+def _test_metrics(head: str, terms, true: np.ndarray, normalizer: normalization.Normalizer) -> tuple:
+  """(metrics, prediction column) on the test split."""
+  if head == 'unary':
+    pred = normalizer.invert(terms['value'])
+    return metrics.regression_metrics(pred, true), pred
+  score = models.ranking_score(terms)
+  out = metrics.ranking_metrics(score, true)
+  correct, total = metrics.comparator_counts(terms['a'], terms['b'], float(terms['c']), true)
+  out['comparator_accuracy'] = correct / total
+  return out, score
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
+  """Trains (or evaluates) the configured predictor; writes metrics.json, predictions.csv, a checkpoint and a
+  scatter plot under `workdir`; returns the metrics."""
+  workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  dataset = load_training_data(config)
+  kind = config.model.predictor
+  normalizer = normalization.Normalizer.fit(dataset.values, config.data.get('normalize', False),
+                                            config.data.get('log_targets', False))
+  targets = normalizer.apply(dataset.values)
+  groups = dataset.space.group_identical_encodings(dataset.keys)[1]
+  runs, predictions = [], None
+  for repeat in range(config.get('repeats', 1)):
+    seed = config.seed + repeat
+    splits = splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, seed)
+    start = time.perf_counter()
+    if kind in baselines.BASELINES:
+      baseline = baselines.fit_baseline(kind, dataset.keys[splits.train], dataset.values[splits.train], seed,
+                                        dataset.space)
+      pred = baseline.predict(dataset.keys[splits.test])
+      run = metrics.regression_metrics(pred, dataset.values[splits.test])
+      head, fitted = 'unary', None
+    else:
+      model = initialization.create_model(config.model)
+      head = model.head
+      fitted = _fit_predictor(config, model, dataset, splits, targets, seed, progress=repeat == 0)
+      test = batches.Arrays.of(dataset, splits.test, targets)
+      terms = batches.head_terms(batches.make_apply(model), fitted.params, test)
+      run, pred = _test_metrics(head, terms, dataset.values[splits.test], normalizer)
+      run.update(best_epoch=fitted.best_epoch, epochs_run=fitted.epochs_run, seconds_to_best=fitted.seconds_to_best)
+    run.update(n_train=len(splits.train), n_valid=len(splits.valid), n_test=len(splits.test),
+               train_seconds=time.perf_counter() - start)
+    ceiling = metrics.noise_ceiling(groups, dataset.values, splits.test, unary=head == 'unary')
+    if ceiling:
+      run.update({f'ceiling_{k}': v for k, v in ceiling.items()})
+    runs.append(run)
+    if repeat == 0:
+      predictions = (splits.test, pred)
+      if fitted is not None:
+        checkpoints.save(workdir, fitted.params, _card(config, dataset, normalizer, fitted))
+        files.atomic_write_text(workdir / 'history.json', json.dumps(fitted.history) + '\n')
+        if config.get('space_predictions', True):
+          inference.infer_space(inference.load(workdir), workdir / 'space_predictions.pickle', overwrite=True)
+  result = {**_aggregate(runs), 'repeats': runs, 'predictor': kind, 'head': head, 'dataset': dataset.name,
+            'space': dataset.space.name}
+  files.atomic_write_text(workdir / 'metrics.json', json.dumps(result, indent=2) + '\n')
+  _write_predictions(workdir / 'predictions.csv', dataset, *predictions)
+  rows, pred = predictions
+  plots.scatter(dataset.values[rows], pred, workdir / 'scatter.png',
+                f'{kind} on {dataset.name}: Spearman {runs[0]["spearman"]:.3f}', dataset.units, head == 'unary')
+  return result
+
+
+def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, seed: int,
+                   progress: bool) -> training.FitResult:
+  options = config.training
+  if options.get('eval_only', False) and not options.get('load_from'):
+    raise ValueError('config.training.eval_only needs config.training.load_from (a trained checkpoint)')
+  params = initialization.initial_params(model, dataset.space, seed, load_from=options.get('load_from', ''),
+                                         transfer_from=options.get('transfer_from', ''))
+  if options.get('eval_only', False):
+    return training.FitResult(params, 0, 0, [], 0.0)
+  train = batches.Arrays.of(dataset, splits.train, targets)
+  valid = batches.Arrays.of(dataset, splits.valid, targets) if len(splits.valid) else None
+  return training.fit(model, params, train, valid, options, seed, progress)
+
+
+def _card(config, dataset, normalizer: normalization.Normalizer, fitted: training.FitResult) -> dict:
+  return {'model': config.model.to_dict(), 'dataset': dataset.name, 'units': dataset.units,
+          'space': dataset.space.name, 'lower_is_better': dataset.units == 's',
+          'normalization': {'min': normalizer.low, 'max': normalizer.high, 'log': normalizer.log},
+          'best_epoch': fitted.best_epoch, 'seed': config.seed}
+
+
+def _write_predictions(path, dataset, rows, pred) -> None:
+  lines = ['arch_str,target,prediction'] + [
+      f'{dataset.arch_strs[r]},{float(dataset.values[r])!r},{float(p)!r}' for r, p in zip(rows, pred)]
+  files.atomic_write_text(path, '\n'.join(lines) + '\n')

@@ -1,0 +1,121 @@
+"""The interface every search space provides (design.md, "Search spaces (plug-ins)").
+
+Keys are a space's canonical architecture ids (hashable: NB201 op-vector tuples, NB101 module hashes). Functions
+over many archs take and return *key arrays*: numpy arrays whose first axis indexes archs (NB201 (n, 6) ints,
+NB101 (n,) 32-character strings), so rows can be selected with index arrays.
+"""
+from typing import Iterable, List, Tuple
+
+import numpy as np
+
+
+class Space:
+  """Base class of a search space; subclasses fill in the space-specific parts."""
+  name: str = ''
+  num_nodes: int = 0          # graph nodes per arch in `encode`, with the global node
+  num_features: int = 0       # feature columns per node
+  keras_builder: str = ''     # module with build(key, **config) -> tf.keras.Model and trainable_params(model)
+  unique_encodings: bool = False  # distinct keys always have distinct encodings (no grouping needed)
+
+  # --- keys and strings ---
+  def as_keys(self, archs) -> np.ndarray:
+    """A key array from one or many keys, strings or specs; ValueError naming a bad entry."""
+    raise NotImplementedError
+
+  def key(self, arch):
+    """The canonical (hashable) key of one key, string or spec."""
+    return self.hashable(self.as_keys([arch]))[0]
+
+  def hashable(self, keys: np.ndarray) -> list:
+    """Hashable keys (dict keys of Eagle-format files) from a key array."""
+    raise NotImplementedError
+
+  def to_str(self, key) -> str:
+    raise NotImplementedError
+
+  def from_str(self, text: str):
+    raise NotImplementedError
+
+  def file_key(self, raw, where: str):
+    """A key from an Eagle-format file's dict key (a key, its string or a list form); ValueError names `where`."""
+    try:
+      return self.key(raw)
+    except (ValueError, TypeError) as e:
+      raise ValueError(f'{where}: bad {self.name} architecture key {raw!r}: {e}') from e
+
+  # --- validity, encodings ---
+  def is_valid(self, keys) -> np.ndarray:
+    return np.ones(len(self.as_keys(keys)), bool)
+
+  def encode(self, keys) -> Tuple[np.ndarray, np.ndarray]:
+    """Eagle's GCN inputs: adjacency (n, num_nodes, num_nodes) and features (n, num_nodes, num_features)."""
+    raise NotImplementedError
+
+  def group_identical_encodings(self, keys) -> Tuple[np.ndarray, np.ndarray]:
+    """(representatives, inverse): keys[representatives] holds one arch per distinct encoding (first
+    occurrence) and inverse[i] is the group of arch i."""
+    keys = self.as_keys(keys)
+    if self.unique_encodings:
+      return np.arange(len(keys)), np.arange(len(keys))
+    adjacency, features = self.encode(keys)
+    flat = np.concatenate([adjacency.reshape(len(keys), -1), features.reshape(len(keys), -1)], axis=1)
+    packed = np.packbits(flat.astype(bool), axis=1)
+    _, representatives, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(representatives, kind='stable')  # number groups by first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return representatives[order], rank[inverse.reshape(-1)]
+
+  def linear_features(self, keys) -> np.ndarray:
+    """Features of the linear (ridge) baseline: a constant, the adjacency and the one-hot node features."""
+    adjacency, features = self.encode(keys)
+    n = len(adjacency)
+    return np.concatenate([np.ones((n, 1)), adjacency.reshape(n, -1), features.reshape(n, -1)], axis=1)
+
+  # --- the space's architectures ---
+  def enumerate(self) -> np.ndarray:
+    """Every key of a finite space, in a fixed order."""
+    raise ValueError(f'the {self.name} space is not enumerable; use sample(n, seed)')
+
+  def sample(self, n: int, seed: int) -> np.ndarray:
+    """`n` distinct valid keys, the same for the same seed."""
+    keys = self.enumerate()
+    keys = keys[self.is_valid(keys)]
+    if not 0 < n <= len(keys):
+      raise ValueError(f'cannot sample {n} distinct {self.name} archs: the space has {len(keys)} valid ones')
+    return keys[np.random.default_rng(seed).choice(len(keys), n, replace=False)]
+
+  def index_of(self, keys) -> np.ndarray:
+    """Position of each key in `enumerate()`; KeyError naming the first key outside it."""
+    lookup = {k: i for i, k in enumerate(self.hashable(self.enumerate()))}
+    out = []
+    for key in self.hashable(self.as_keys(keys)):
+      if key not in lookup:
+        raise KeyError(f'{self.to_str(key)} is not in the {self.name} space')
+      out.append(lookup[key])
+    return np.asarray(out, np.int64)
+
+  def mutate(self, key, rng: np.random.Generator):
+    """A random neighbour of `key` (one edge or op changed), for evolution baselines."""
+    raise NotImplementedError
+
+  # --- cost of the network as measured ---
+  def flops(self, keys, **network) -> np.ndarray:
+    raise NotImplementedError
+
+  def params(self, keys, **network) -> np.ndarray:
+    raise NotImplementedError
+
+  def spec(self, key):
+    """A picklable description of `key` that `key()` and the Keras builder accept with no lookups."""
+    return key
+
+  def spec_arrays(self, keys) -> dict:
+    """Arrays that let `register_spec_arrays` encode these keys later with no lookups (files ship them)."""
+    return {}
+
+  def register_spec_arrays(self, keys, arrays: dict) -> None:
+    """Remembers the specs of `keys` from `spec_arrays` output (nothing to do where keys are specs)."""
+
+  def strs(self, keys: Iterable) -> List[str]:
+    return [self.to_str(k) for k in self.hashable(self.as_keys(keys))]
