@@ -1,15 +1,15 @@
-"""Binary accuracy GCN with zero-cost warm-up (Eagle's acc_gcn_nasbench201_bin_foresight).
+"""Binary accuracy GCN with zero-cost warm-up (Eagle's acc_gcn_nasbench201_bin_foresight): the predictor is first
+fitted to a zero-cost proxy (256 train / 100 valid proxy models, the same training values), then to accuracies.
 
-The `foresight` block (proxy dataset, 256 train / 100 valid, same training values) is used by the search binary's
-zero-cost warm-up; the train binary trains the accuracy predictor as acc_gcn_nasbench201_bin.
+python -m eagle_jax.train --config=configs/predictors/acc_gcn_nasbench201_bin_foresight.py --workdir=runs/fs \\
+  --config.foresight.measurement=../shared/data/naslib-zc-subsets/zc_nasbench201_subset.csv \\
+  --config.foresight.column=synflow --config.foresight.where_column=dataset --config.foresight.where_value=cifar100
 """
-import ml_collections
-
 from configs.predictors import acc_gcn_nasbench201_bin as base  # pylint: disable=import-error
+from eagle_jax.predictors import foresight
 
 
 def get_config():
   config = base.get_config()
-  config.foresight = ml_collections.ConfigDict(dict(
-      measurement='', training_points=256, validation_points=100, training=config.training.to_dict()))
+  config.foresight = foresight.proxy_block(training_options=config.training.to_dict())
   return config

@@ -5,6 +5,9 @@ python -m eagle_jax.data stats     --input=SHARD_DIR_or_combined.pickle --output
 python -m eagle_jax.data normalize --input=latency.pickle --output=latency_norm.pickle   (+ .minmax.json)
 python -m eagle_jax.data convert   --input=latency.pickle --output=latency.csv   (.pickle/.pkl, .csv, .npz)
 python -m eagle_jax.data info      --input=FILE
+
+--space=nasbench101 reads NB101 files: Eagle's {hash: value} pickles, NASLib's zero-cost JSON, NAS-Bench-101's
+tfrecords (e.g. convert --input=nasbench_only108.tfrecord --output=nb101_val.pickle [--column=test_accuracy]).
 """
 import json
 from pathlib import Path
@@ -19,39 +22,40 @@ _OUTPUT = flags.DEFINE_string('output', None, 'Output file (never overwritten un
 _PATTERN = flags.DEFINE_string('pattern', 'results*.pickle', 'Glob of result shards inside --input.')
 _COLUMN = flags.DEFINE_string('column', None, 'Value column of a CSV input.')
 _OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace an existing output.')
+_SPACE = flags.DEFINE_string('space', 'nasbench201', 'Search space of the architectures in the files.')
 COMMANDS = ('combine', 'stats', 'normalize', 'convert', 'info')
 
 
 def _entries(source: Path) -> list:
   if source.is_dir():
-    return tools.combine(tools.shard_paths(source, _PATTERN.value))
-  return tools.read_shard(source)
+    return tools.combine(tools.shard_paths(source, _PATTERN.value), _SPACE.value)
+  return tools.read_shard(source, _SPACE.value)
 
 
 def run(command: str, source: Path, output) -> dict:
   """Runs one tool; returns what it reports."""
   if command == 'info':
-    return tools.describe(source, _COLUMN.value)
+    return tools.describe(source, _COLUMN.value, _SPACE.value)
   if output is None:
     raise app.UsageError(f'{command} needs --output')
   if command == 'combine':
     paths = tools.shard_paths(source, _PATTERN.value)
     if not paths:
       raise ValueError(f'no files matching {_PATTERN.value!r} in {source}')
-    combined = tools.combine(paths)
+    combined = tools.combine(paths, _SPACE.value)
     formats.write_pickle(combined, output, _OVERWRITE.value)
     return {'files': len(paths), 'entries': len(combined), 'output': output}
   if command == 'stats':
     reduced, counts = tools.stats(_entries(source))
     if not reduced:
       raise ValueError(f'{source}: no valid measurements ({counts})')
-    formats.write_measurements(reduced, output, _OVERWRITE.value)
+    formats.write_measurements(reduced, output, _OVERWRITE.value, _SPACE.value)
     return {**counts, 'output': output}
-  mapping = formats.read_measurements(source, _COLUMN.value)
+  mapping = formats.read_measurements(source, _COLUMN.value, space=_SPACE.value)
   if command == 'normalize':
-    constants = tools.write_normalized(mapping, output, _OVERWRITE.value)
+    constants = tools.write_normalized(mapping, output, _OVERWRITE.value, _SPACE.value)
     return {**constants, 'output': output, 'constants': str(tools.constants_path(output))}
-  formats.write_measurements(mapping, output, _OVERWRITE.value)
+  formats.write_measurements(mapping, output, _OVERWRITE.value, _SPACE.value)
   return {'entries': len(mapping), 'output': output}
 
 

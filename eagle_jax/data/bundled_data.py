@@ -6,9 +6,11 @@ import io
 import json
 from typing import Dict, Tuple
 
+from pathlib import Path
+
 import numpy as np
 
-from eagle_jax import spaces
+from eagle_jax import files, spaces
 
 _ACCURACY = {'nb201/cifar10-valid': 'cifar10_valid', 'nb201/cifar100': 'cifar100'}
 
@@ -25,19 +27,36 @@ def _npz(name: str) -> Dict[str, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=None)
-def _cpu_cards() -> Dict[str, dict]:
+def _cards() -> Dict[str, dict]:
+  """Datasets described by a JSON card beside their npz: cpu/<name> latencies, nb101/... accuracies."""
   cards = {}
   for entry in _bundled_file('').iterdir():
-    if entry.name.startswith('cpu_') and entry.name.endswith('.json'):
+    if entry.name.endswith('.json'):
       card = json.loads(entry.read_text())
       cards[card['name']] = card
   return cards
 
 
 def bundled() -> Tuple[str, ...]:
-  """Names of the bundled datasets: nb201/... (accuracy, %), help/<device> and cpu/<name> (latency, s)."""
+  """Names of the bundled datasets: nb201/... and nb101/... (accuracy, %), help/<device> and cpu/<name>
+  (latency, s)."""
   help_devices = [f'help/{d}' for d in _npz('help_latency.npz')['devices'].tolist()]
-  return tuple(sorted(_ACCURACY)) + tuple(help_devices) + tuple(sorted(_cpu_cards()))
+  return tuple(sorted(_ACCURACY)) + tuple(help_devices) + tuple(sorted(_cards()))
+
+
+def write_bundle(name: str, mapping: dict, space: str, card: dict) -> Path:
+  """Bundles {key: value} of `space` as dataset `name` (npz of keys, the specs they need, values; and a JSON
+  card with `card`'s fields) in the package's bundled folder; returns the card's path."""
+  space = spaces.get(space)
+  keys = space.as_keys(list(mapping))
+  stem = name.replace('/', '_')
+  buffer = io.BytesIO()
+  np.savez_compressed(buffer, keys=keys, values=np.array(list(mapping.values()), np.float64),
+                      **space.spec_arrays(keys))
+  folder = Path(str(_bundled_file('')))
+  files.atomic_write_bytes(folder / f'{stem}.npz', buffer.getvalue())
+  card = {'name': name, 'file': f'{stem}.npz', 'space': space.name, 'entries': len(keys), **card}
+  return files.atomic_write_text(folder / f'{stem}.json', json.dumps(card, indent=2) + '\n')
 
 
 def load_bundled(name: str) -> dict:
@@ -61,8 +80,8 @@ def load_bundled(name: str) -> dict:
     if device in devices:
       return dict(space=nb201.name, keys=nb201.enumerate(), values=arrays['latency_s'][:, devices.index(device)],
                   units='s', description=f'HELP latency on {device} (PyTorch, unpruned cells), MIT')
-  if name in _cpu_cards():
-    card = _cpu_cards()[name]
+  if name in _cards():
+    card = _cards()[name]
     arrays = _npz(card['file'])
     space = spaces.get(card.get('space', nb201.name))
     if 'indices' in arrays:
@@ -70,6 +89,6 @@ def load_bundled(name: str) -> dict:
     else:
       keys = space.as_keys(arrays['keys'])
       space.register_spec_arrays(keys, arrays)
-    return dict(space=space.name, keys=keys, values=arrays['values'], units='s', description=card['description'],
-                card=card)
+    return dict(space=space.name, keys=keys, values=arrays['values'], units=card['units'],
+                description=card['description'], card=card)
   raise KeyError(f'unknown bundled dataset {name!r}; bundled datasets: {", ".join(bundled())}')

@@ -23,8 +23,11 @@ PICKLE_SUFFIXES = ('.pickle', '.pkl')
 _SAFE_GLOBALS = frozenset({
     ('collections', 'OrderedDict'),
     ('numpy', 'dtype'),
+    ('numpy', 'ndarray'),  # with _reconstruct: plain arrays (Eagle's NB101 adjacency matrices)
     ('numpy.core.multiarray', 'scalar'),
     ('numpy._core.multiarray', 'scalar'),
+    ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', '_reconstruct'),
 })
 
 
@@ -42,11 +45,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
     if (module, name) in _SAFE_GLOBALS:
       return super().find_class(module, name)
     raise UnsafePickleError(f'{self._path}: refusing to unpickle {module}.{name}; only plain containers, '
-                            'numbers and numpy scalars are allowed in a measurement pickle')
+                            'numbers, numpy scalars and arrays are allowed in a measurement pickle')
 
 
 def read_pickle(path) -> Any:
-  """Unpickles `path` allowing only plain containers, numbers, strings and numpy scalars."""
+  """Unpickles `path` allowing only plain containers, numbers, strings, numpy scalars and arrays."""
   path = Path(path)
   data = _read_bytes(path)
   try:
@@ -161,8 +164,11 @@ def read_measurement_npz(path, space=DEFAULT_SPACE) -> Measurements:
 
 def read_measurements(path, column: Optional[str] = None, where: Optional[dict] = None,
                       space=DEFAULT_SPACE) -> Measurements:
-  """{key: value} from an Eagle pickle, CSV or npz file, chosen by suffix."""
+  """{key: value} from an Eagle pickle, CSV or npz file, or a format of the space's own, chosen by suffix."""
   path = Path(path)
+  own = spaces.get(space).read_file(path, column, where)
+  if own is not None:
+    return measurements_from_pairs(own.items(), path, space)
   suffix = path.suffix.lower()
   if suffix in PICKLE_SUFFIXES:
     return read_measurement_pickle(path, space)
@@ -170,7 +176,8 @@ def read_measurements(path, column: Optional[str] = None, where: Optional[dict] 
     return read_measurement_csv(path, column, where, space)
   if suffix == '.npz':
     return read_measurement_npz(path, space)
-  raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')
+  raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz; NB101 also '
+                   '.json (NASLib) and .tfrecord (NAS-Bench-101))')
 
 
 def write_measurements(mapping: Measurements, path, overwrite: bool = False, space=DEFAULT_SPACE) -> Path:

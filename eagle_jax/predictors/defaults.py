@@ -2,11 +2,17 @@
 import ml_collections
 
 
-def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn') -> ml_collections.ConfigDict:
-  """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs."""
+def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn',
+                 space: str = 'nasbench201') -> ml_collections.ConfigDict:
+  """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs.
+
+  `space_predictions` writes every enumerated arch's prediction after training (NB101 configs turn it off:
+  423,624 cells take about a minute; `python -m eagle_jax.train ... --config.space_predictions=True`)."""
   config = ml_collections.ConfigDict()
   config.seed = 0
+  config.space = space
   config.repeats = 1
+  config.space_predictions = True
   config.data = ml_collections.ConfigDict(dict(
       measurement=measurement, column=ml_collections.FieldReference(None, field_type=str), only_valid=True,
       total_points=ml_collections.FieldReference(None, field_type=int), training_points=100.0,

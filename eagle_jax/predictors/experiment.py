@@ -9,8 +9,8 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import baselines, batches, checkpoints, inference, initialization, metrics, models
-from eagle_jax.predictors import normalization, plots, splitting, training
+from eagle_jax.predictors import baselines, batches, checkpoints, foresight, inference, initialization, metrics
+from eagle_jax.predictors import models, normalization, plots, splitting, training
 
 
 def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset:
@@ -113,6 +113,9 @@ def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, se
     raise ValueError('config.training.eval_only needs config.training.load_from (a trained checkpoint)')
   params = initialization.initial_params(model, dataset.space, seed, load_from=options.get('load_from', ''),
                                          transfer_from=options.get('transfer_from', ''))
+  if config.get('foresight') and config.foresight.measurement:  # Eagle's foresight: pre-train on proxy values
+    params = foresight.pretrain(model, params, foresight.load_proxy(config.foresight, dataset.space.name),
+                                config.foresight, seed)
   if options.get('eval_only', False):
     return training.FitResult(params, 0, 0, [], 0.0)
   train = batches.Arrays.of(dataset, splits.train, targets)

@@ -8,7 +8,7 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import batches, initialization, metrics, normalization, plots, splitting, training
+from eagle_jax.predictors import foresight, initialization, metrics, plots
 from eagle_jax.search import brpnas, logs, replay
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
@@ -31,8 +31,7 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
   if zc.mode == 'none':
     return None, None, np.ones(len(candidates), bool)
-  where = {zc.where_column: zc.where_value} if zc.get('where_column') else None
-  proxy = dataset_lib.load_dataset(zc.measurement, zc.get('column') or None, where, space=dataset.space.name)
+  proxy = foresight.load_proxy(zc, dataset.space.name)
   scores = replay.proxy_scores(candidates, proxy)
   covered = ~np.isnan(scores)
   if not covered.any():
@@ -43,16 +42,9 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
   model = initialization.create_model(config.model)
   params = initialization.fresh_params(model, dataset.space, config.seed)
-  rows = np.nonzero(covered)[0]
-  split = splitting.split_rows(len(rows), zc.training_points, zc.validation_points, config.seed)
-  proxy_view = dataset_lib.Dataset(candidates[rows], scores[rows], space_name=dataset.space.name)
-  normalizer = normalization.Normalizer.fit(scores[rows], True)  # raw proxies overflow Eagle's softmax targets
-  targets = normalizer.apply(scores[rows])
-  train = batches.Arrays.of(proxy_view, split.train, targets)
-  valid = batches.Arrays.of(proxy_view, split.valid, targets) if len(split.valid) else None
-  fitted = training.fit(model, params, train, valid, ml_collections.ConfigDict(zc.training.to_dict()), config.seed,
-                        progress=False)
-  return None, (None, fitted.params), np.ones(len(candidates), bool)
+  covered_proxy = dataset_lib.Dataset(candidates[covered], scores[covered], space_name=dataset.space.name)
+  params = foresight.pretrain(model, params, covered_proxy, zc, config.seed)
+  return None, (None, params), np.ones(len(candidates), bool)
 
 
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:

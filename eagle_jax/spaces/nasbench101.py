@@ -404,6 +404,16 @@ class NasBench101(space_lib.Space):
   def encode(self, keys) -> Tuple[np.ndarray, np.ndarray]:
     return encode_padded(*self.specs(keys))
 
+  def read_file(self, path, column=None, where=None):
+    """NASLib's zero-cost JSON (.json) and NAS-Bench-101's tfrecords (.tfrecord); see nasbench101_files."""
+    from eagle_jax.spaces import nasbench101_files  # pylint: disable=g-import-not-at-top
+    suffix = Path(path).suffix.lower()
+    if suffix == '.json':
+      return nasbench101_files.read_naslib_json(path, column, **(where or {}))
+    if suffix == '.tfrecord':
+      return nasbench101_files.read_tfrecord(path, column, **(where or {}))
+    return None
+
   def spec_arrays(self, keys) -> dict:
     padded, codes = self.specs(keys)
     return {'padded': padded, 'codes': codes}

@@ -110,6 +110,11 @@ class Space:
     """A picklable description of `key` that `key()` and the Keras builder accept with no lookups."""
     return key
 
+  def read_file(self, path, column=None, where=None):
+    """{key: value} from a file format of this space's own (chosen by suffix), or None for the common formats
+    (Eagle pickle, CSV, npz) that eagle_jax.data reads."""
+    return None
+
   def spec_arrays(self, keys) -> dict:
     """Arrays that let `register_spec_arrays` encode these keys later with no lookups (files ship them)."""
     return {}
