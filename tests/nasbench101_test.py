@@ -5,16 +5,21 @@ import pickle
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
 from eagle_jax import data, spaces
-from eagle_jax.data import formats
+from eagle_jax.data import formats, tools
+from eagle_jax.measure import driver
+from eagle_jax.predictors import baselines, experiment, inference
+from eagle_jax.search import job, logs, replay
 from eagle_jax.spaces import nasbench101 as nb101
 from eagle_jax.spaces import nasbench101_files
 
+ROOT = Path(__file__).resolve().parents[1]
 NASLIB_JSON = SHARED_DATA / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
 # NAS-Bench-101's published module 00005c142e6f48ac74fdcf73e3439874 (8,555,530 trainable parameters).
 KNOWN_HASH = '00005c142e6f48ac74fdcf73e3439874'
@@ -58,15 +63,18 @@ def test_costs_match_nasbench101_and_naslib():
 
 
 @pytest.mark.slow
-def test_enumeration_count_checksum_and_first_specs():
-  arrays = nb101._generate(progress=False)  # pylint: disable=protected-access
+def test_enumeration_count_checksum_first_specs_and_cache(tmp_path, monkeypatch):
+  monkeypatch.setenv('EAGLE_JAX_CACHE', str(tmp_path))
+  nb101.enumerated.cache_clear()
+  arrays = nb101.enumerated(progress=False)  # generated from scratch (about a minute), then cached
   assert len(arrays['hashes']) == nb101.NUM_CELLS == 423_624
   assert nb101.hashes_sha256(arrays['hashes']) == nb101.SPACE_SHA256
   row = int(np.searchsorted(arrays['hashes'], KNOWN_HASH))
   matrix, ops = nb101._unpad(arrays['padded'][row], arrays['codes'][row])  # pylint: disable=protected-access
   np.testing.assert_array_equal(matrix, _matrix(KNOWN_ROWS))  # the spec NAS-Bench-101 stores for it
   assert ops == KNOWN_OPS
-  np.testing.assert_array_equal(SPACE.enumerate(), arrays['hashes'])  # the cached space is the same
+  cached = nb101._read_cache(tmp_path / 'nasbench101_space.npz')  # pylint: disable=protected-access
+  assert all(np.array_equal(cached[k], arrays[k]) for k in arrays)
 
 
 def test_broken_cache_is_not_used(tmp_path, monkeypatch):
@@ -205,3 +213,68 @@ def test_keras_network_matches_the_analytic_parameter_count():
     model = keras_nasbench101.build(SPACE.spec(key))
     assert keras_nasbench101.trainable_params(model) == SPACE.params([key])[0]
     assert model.output_shape == (1, 10)
+
+
+def _tiny(config):
+  config.model.update(num_layers=2, num_hidden=32)
+  config.training.update(epochs=15, batch_size=8)
+  return config
+
+
+def _configs(kind: str, name: str):
+  sys.path.insert(0, str(ROOT))
+  return __import__(f'configs.{kind}.{name}', fromlist=['get_config']).get_config()
+
+
+@pytest.mark.slow
+def test_train_and_search_run_end_to_end_on_nb101(tmp_path):
+  config = _tiny(_configs('predictors', 'acc_gcn_nasbench101_bin'))
+  result = experiment.train_and_evaluate(config, tmp_path / 'acc')
+  assert result['space'] == 'nasbench101' and result['n_test'] == 92 and result['spearman'] > 0.2
+  rows = (tmp_path / 'acc' / 'predictions.csv').read_text().splitlines()
+  assert len(rows) == 93 and SPACE.from_str(rows[1].split(',')[0])
+  predictor = inference.load(tmp_path / 'acc', space='nasbench101')
+  assert sorted(predictor.rank([KNOWN_HASH, rows[1].split(',')[0]]).tolist()) == [0, 1]
+  with pytest.raises(ValueError, match='trained on nasbench101 archs and cannot score nasbench201'):
+    inference.load(tmp_path / 'acc', space='nasbench201')
+  nb201 = _tiny(_configs('predictors', 'test'))
+  nb201.training.transfer_from = str(tmp_path / 'acc')
+  with pytest.raises(ValueError, match='trained on nasbench101 archs'):
+    experiment.train_and_evaluate(nb201, tmp_path / 'wrong')
+
+  search = _tiny(_configs('search', 'brp_nasbench101'))
+  search.search.update(budget=20, iterations=2)
+  summary = job.run(search, tmp_path / 'search', progress=False)
+  assert summary['candidates'] == 292 and summary['models_trained'] == 20
+  trace = logs.read_trace(tmp_path / 'search' / 'trace.txt', 'nasbench101')
+  assert len(trace) == 292 and len(set(trace)) == 292
+  run = logs.parse_log(tmp_path / 'search' / 'log.txt', 'nasbench101')[0]
+  assert logs.trace_of(run) == trace
+
+
+def test_baselines_and_replay_go_through_the_space():
+  dataset = data.load_dataset('nb101/naslib-cifar10')
+  fitted = baselines.fit_baseline('linear', dataset.keys[:200], dataset.values[:200], space='nasbench101')
+  assert fitted.predict(dataset.keys[200:]).shape == (92,)
+  with pytest.raises(ValueError, match="'flops_unpruned' is NB201's"):
+    baselines.fit_baseline('flops_unpruned', dataset.keys, dataset.values, space='nasbench101')
+  trace = replay.regularized_evolution(dataset.keys, dataset.values, 100, seed=0, space='nasbench101')
+  assert len(set(trace.tolist())) == 100
+  trace = replay.ridge_search(dataset.keys, dataset.values, 40, 4, seed=0, space='nasbench101')
+  assert sorted(trace.tolist()) == list(range(292))
+
+
+@pytest.mark.slow
+def test_measure_binary_times_nb101_networks(tmp_path):
+  pytest.importorskip('tensorflow')
+  config = _configs('measure', 'desktop_nasbench101')
+  config.num_archs = 2
+  config.runner.update(runs=2, avg_between=2, warmup=1, interval=0.0)
+  config.archs = 'list'
+  small = SPACE.key((_matrix(('010', '001', '000')), ['input', 'maxpool3x3', 'output']))
+  (tmp_path / 'cells.txt').write_text(f'{KNOWN_HASH}\n{small}\n')
+  config.arch_list = str(tmp_path / 'cells.txt')
+  summary = driver.measure(config, tmp_path / 'run', progress=False)
+  assert summary['measured'] == 2
+  reduced, counts = tools.stats(tools.combine(tools.shard_paths(tmp_path / 'run' / 'results'), 'nasbench101'))
+  assert counts['valid'] == 2 and KNOWN_HASH in reduced and all(v > 0 for v in reduced.values())

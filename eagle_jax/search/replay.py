@@ -12,7 +12,9 @@ from eagle_jax.search import selection
 def search_and_report_values(dataset: dataset_lib.Dataset, search_on) -> tuple:
   """(values searched on, values reported, description). Searching on one seed reports the mean of the others;
   searching on the mean reports the mean (the same data: said in the description)."""
-  if search_on == 'mean' or dataset.seed_values is None:
+  if dataset.seed_values is None:
+    return dataset.values, dataset.values, 'searched and reported on the same values (no per-seed values)'
+  if search_on == 'mean':
     return dataset.values, dataset.values, 'searched and reported on the mean over training seeds'
   seed = int(search_on)
   if seed not in dataset.seeds:
