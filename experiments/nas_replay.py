@@ -1,8 +1,10 @@
-"""NAS replay on the bundled NB201 tables: BRP-NAS (binary, iterative, alpha 0.5) against random search,
-regularised evolution, iterative ridge regression and FLOPs order, over search seeds; searched on training
-seed 777, reported on the mean of seeds 888/999. Writes experiments/nas_replay.{json,md,png}.
+"""NAS replay on bundled tables: BRP-NAS (binary, iterative, alpha 0.5) against random search, regularised
+evolution, iterative ridge regression and FLOPs order, over search seeds. On NB201, searched on training seed
+777 and reported on the mean of seeds 888/999. Writes experiments/<out>.{json,md,png}.
 
 python experiments/nas_replay.py --seeds=10 --budget=100
+python experiments/nas_replay.py --config=brp_nasbench101 --datasets=nb101/naslib-cifar10 --budget=30 \
+    --out=nas_replay_nb101
 """
 import json
 import sys
@@ -14,38 +16,42 @@ from absl import app, flags
 from eagle_jax import files
 from eagle_jax.predictors import plots
 from eagle_jax.search import brpnas, job, replay
-from eagle_jax.spaces import nasbench201
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from configs.search import brp_nasbench201  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _SEEDS = flags.DEFINE_integer('seeds', 10, 'Search seeds per method.')
 _BUDGET = flags.DEFINE_integer('budget', 100, 'Models trained per search.')
 _DATASETS = flags.DEFINE_list('datasets', ['nb201/cifar100', 'nb201/cifar10-valid'], 'Bundled tables.')
-OUT = Path(__file__).resolve().parent / 'nas_replay'
+_CONFIG = flags.DEFINE_string('config', 'brp_nasbench201', 'Search config in configs/search/.')
+_OUT = flags.DEFINE_string('out', 'nas_replay', 'Name of the results in experiments/.')
+HERE = Path(__file__).resolve().parent
 _EVOLUTION_STEPS = 2000  # evolution has no ranking of the rest: run it on, so trace positions stay defined
 
 
 def _traces(config, dataset, searched, seed: int) -> dict:
   """Each method's trace: the models it trains in order, then (where the method ranks the space) the rest."""
-  vecs = dataset.vectors
-  evaluate = lambda v: searched[dataset.rows_of(v)]
+  keys, space = dataset.keys, dataset.space
+  evaluate = lambda k: searched[dataset.rows_of(k)]
   config.seed = seed
-  result = brpnas.run_search(config, vecs, evaluate, progress=False)
-  jitter = 1e-9 * np.random.default_rng(seed).random(len(vecs))  # random order among equal FLOPs
+  result = brpnas.run_search(config, keys, evaluate, progress=False)
+  flops = space.flops(keys)
+  jitter = 1e-9 * flops.max() * np.random.default_rng(seed).random(len(keys))  # random order among equal FLOPs
   return {'BRP-NAS': np.asarray(result.trace),
-          'random search': replay.random_trace(len(vecs), seed),
-          'regularised evolution': replay.regularized_evolution(vecs, searched, _EVOLUTION_STEPS, seed),
-          'iterative ridge (one-hot + pairs)': replay.ridge_search(vecs, searched, _BUDGET.value,
-                                                                   config.search.iterations, seed),
-          'FLOPs order': replay.score_trace(nasbench201.flops(vecs) + jitter, seed)}
+          'random search': replay.random_trace(len(keys), seed),
+          'regularised evolution': replay.regularized_evolution(keys, searched, _EVOLUTION_STEPS, seed,
+                                                                space=space.name),
+          'iterative ridge (one-hot features)': replay.ridge_search(keys, searched, _BUDGET.value,
+                                                                    config.search.iterations, seed, space=space.name),
+          'FLOPs order': replay.score_trace(flops + jitter, seed)}
 
 
 def main(argv):
   del argv
   results, curves_all = {}, {}
+  out = HERE / _OUT.value
+  config_module = __import__(f'configs.search.{_CONFIG.value}', fromlist=['get_config'])
   for name in _DATASETS.value:
-    config = brp_nasbench201.get_config()
+    config = config_module.get_config()
     config.data.measurement = name
     config.search.budget = _BUDGET.value
     dataset, searched, reported, description = job.load_benchmark(config)
@@ -74,12 +80,12 @@ def main(argv):
             'first_top_0.1pct_position_median': float(np.median(e['first_top']))}
         for m, e in per_method.items()}}
     curves_all[name] = {m: np.array(e['selected']) for m, e in per_method.items()}
-    files.atomic_write_text(OUT.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
-  _write_table(results)
-  _plot(curves_all, results)
+    files.atomic_write_text(out.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
+  _write_table(results, out)
+  _plot(curves_all, out)
 
 
-def _write_table(results: dict) -> None:
+def _write_table(results: dict, out: Path) -> None:
   lines = []
   for name, r in results.items():
     lines += [f'### {name} ({r["values"]}; {_SEEDS.value} search seeds, {_BUDGET.value} models)', '',
@@ -92,7 +98,7 @@ def _write_table(results: dict) -> None:
                    f'{e["oracle_at_budget_median"]:.2f} | {e["best_rank_median"]:.0f} | {e["top_0.1pct_share"]:.1f} | '
                    f'{_median_iqr(e["global_best_position"])} | {_median_iqr(e["first_top_0.1pct_position"])} |')
     lines.append('')
-  files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines))
+  files.atomic_write_text(out.with_suffix('.md'), '\n'.join(lines))
 
 
 def _median_iqr(values) -> str:
@@ -100,7 +106,7 @@ def _median_iqr(values) -> str:
   return f'{median:.0f} [{lo:.0f}, {hi:.0f}]'
 
 
-def _plot(curves_all: dict, results: dict) -> None:
+def _plot(curves_all: dict, out: Path) -> None:
   fig, axes = plots.new_figure(6 * len(curves_all), 4, columns=len(curves_all))
   for ax, (name, methods) in zip(np.atleast_1d(axes), curves_all.items()):
     for method, curves in methods.items():
@@ -110,10 +116,10 @@ def _plot(curves_all: dict, results: dict) -> None:
       ax.fill_between(x, np.percentile(curves, 25, axis=0), np.percentile(curves, 75, axis=0), alpha=0.2)
     ax.set(title=f'{name}: validation-selected accuracy', xlabel='models trained',
            ylabel='reported accuracy (%)')
-    ax.set_ylim(bottom=np.percentile(np.concatenate([c[:, 9] for c in methods.values()]), 10))
+    ax.set_ylim(bottom=np.percentile(np.concatenate([c[:, min(9, c.shape[1] - 1)] for c in methods.values()]), 10))
     ax.grid(alpha=0.3)
     ax.legend()
-  plots.save_figure(fig, OUT.with_suffix('.png'))
+  plots.save_figure(fig, out.with_suffix('.png'))
 
 
 if __name__ == '__main__':

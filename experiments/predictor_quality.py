@@ -1,8 +1,11 @@
-"""Predictor quality on the five LatBench devices, Eagle's protocol (900 train / 100 valid / rest test), over
-split seeds: the latency GCN against the linear one-hot + pairs baseline and FLOPs, beside the noise ceiling.
+"""Predictor quality over split seeds: the latency GCN against the linear one-hot baseline and FLOPs, beside the
+noise ceiling. By default on the five LatBench devices, Eagle's protocol (900 train / 100 valid / rest test):
 
 python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5
-Writes experiments/predictor_quality.{json,md}.
+Any predictor config and datasets (bundled names or files), e.g. NB101 on the project's own CPU measurements:
+python experiments/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/xeon-litert-fp32-1thread-nb101 \
+    --repeats=3 --out=nasbench101_latency
+Writes experiments/<out>.{json,md}.
 """
 import json
 import sys
@@ -14,41 +17,47 @@ from eagle_jax import files
 from eagle_jax.predictors import experiment, training
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from configs.predictors import lat_gcn_nasbench201_fast  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 DEVICES = ('desktop-cpu-core-i7-7820x-fp32', 'desktop-gpu-gtx-1080ti-fp32', 'embedded-gpu-jetson-nano-fp16',
            'mobile-cpu-snapdragon-855-kryo-485-int8', 'mobile-gpu-snapdragon-855-adreno-640-int8')
 _LATBENCH = flags.DEFINE_string('latbench', '../shared/data/eagle-latbench-nb201/raw', 'LatBench pickles.')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Split seeds per device.')
 _DEVICES = flags.DEFINE_list('devices', list(DEVICES), 'LatBench devices to run (pickle stems).')
+_DATASETS = flags.DEFINE_list('datasets', None, 'Datasets (bundled names or files) instead of LatBench devices.')
+_CONFIG = flags.DEFINE_string('config', 'lat_gcn_nasbench201_fast', 'Predictor config in configs/predictors/.')
+_OUT = flags.DEFINE_string('out', 'predictor_quality', 'Name of the results in experiments/.')
 _PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
                                   'others already in predictor_quality.json are kept.')
 _EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
-OUT = Path(__file__).resolve().parent / 'predictor_quality'
+HERE = Path(__file__).resolve().parent
 
 
-def write_table(results: dict) -> None:
+def write_table(results: dict, out: Path) -> None:
   """predictor_quality.md: mean ± spread over split seeds per device and predictor."""
   lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | epochs | best epoch '
            '| s to best |', '|---|---|---|---|---|---|---|---|---|']
   for key, m in results.items():
-    device, predictor = key.split('/')
+    device, predictor = key.rsplit('/', 1)
     lines.append(f'| {device} | {predictor} | {m["within_10pct"]:.3f} ± {m.get("within_10pct_std", 0):.3f} | '
                  f'{m["spearman"]:.3f} ± {m.get("spearman_std", 0):.3f} | {m["kendall_tau"]:.3f} | '
                  f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("epochs", "") if predictor == "gcn" else ""} | '
                  f'{m.get("best_epoch", float("nan")):.0f} | '
                  f'{m.get("seconds_to_best", float("nan")):.0f} |')
-  files.atomic_write_text(OUT.with_suffix('.md'), '\n'.join(lines) + '\n')
+  files.atomic_write_text(out.with_suffix('.md'), '\n'.join(lines) + '\n')
 
 
 def main(argv):
   del argv
-  results = json.loads(OUT.with_suffix('.json').read_text()) if OUT.with_suffix('.json').exists() else {}
-  for device in _DEVICES.value:
+  out = HERE / _OUT.value
+  config_module = __import__(f'configs.predictors.{_CONFIG.value}', fromlist=['get_config'])
+  datasets = _DATASETS.value or [str(Path(_LATBENCH.value) / f'{device}.pickle') for device in _DEVICES.value]
+  results = json.loads(out.with_suffix('.json').read_text()) if out.with_suffix('.json').exists() else {}
+  for measurement in datasets:
+    device = Path(measurement).stem if measurement.endswith('.pickle') else measurement
     for predictor in _PREDICTORS.value:
-      config = lat_gcn_nasbench201_fast.get_config()
-      config.data.measurement = str(Path(_LATBENCH.value) / f'{device}.pickle')
+      config = config_module.get_config()
+      config.data.measurement = measurement
       config.model.predictor = predictor
       config.repeats = _REPEATS.value
       config.training.epochs = _EPOCHS.value
@@ -56,9 +65,9 @@ def main(argv):
       results[f'{device}/{predictor}'] = {**{k: v for k, v in metrics.items() if k != 'repeats'},
                                           'epochs': config.training.epochs}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)
-      files.atomic_write_text(OUT.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
-      write_table(results)
-  print(OUT.with_suffix('.md').read_text())
+      files.atomic_write_text(out.with_suffix('.json'), json.dumps(results, indent=2) + '\n')
+      write_table(results, out)
+  print(out.with_suffix('.md').read_text())
 
 
 if __name__ == '__main__':
