@@ -15,7 +15,7 @@ from absl import app, flags
 
 from eagle_jax import files
 from eagle_jax.predictors import plots
-from eagle_jax.search import brpnas, job, replay
+from eagle_jax.search import brpnas, job, replay, tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -63,11 +63,11 @@ def main(argv):
         c = replay.curves(trace, searched, reported, _BUDGET.value)
         entry['selected'].append(c['selected'].tolist())
         entry['oracle'].append(c['oracle'].tolist())
-        positions = replay.trace_positions(trace, searched)
+        positions = tables.trace_positions(trace, searched)
         entry['global_best'].append(positions['global_best'])
         entry['first_top'].append(positions['first_top'])
         trained = trace[:_BUDGET.value]
-        entry['best_rank'].append(replay.rank_in_space(searched, int(trained[np.argmax(searched[trained])])))
+        entry['best_rank'].append(tables.rank_in_space(searched, int(trained[np.argmax(searched[trained])])))
       print(name, seed, {m: e['best_rank'][-1] for m, e in per_method.items()}, flush=True)
     results[name] = {'values': description, 'methods': {
         m: {'selected_at_budget_median': float(np.median([s[-1] for s in e['selected']])),

@@ -14,7 +14,7 @@ from pathlib import Path
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.predictors import experiment, training
+from eagle_jax.predictors import experiment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

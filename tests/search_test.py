@@ -10,8 +10,8 @@ import pytest
 
 from conftest import SHARED_DATA
 from eagle_jax import data
-from eagle_jax.predictors import experiment, training
-from eagle_jax.search import job, logs, replay, selection
+from eagle_jax.predictors import experiment
+from eagle_jax.search import job, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,13 +78,13 @@ def test_replay_curves_by_hand():
   result = replay.curves(np.array([0, 2, 1, 4, 3]), searched, reported, budget=5)
   np.testing.assert_array_equal(result['oracle'], [1.5, 6.0, 6.0, 6.0, 8.0])
   np.testing.assert_array_equal(result['selected'], [1.5, 6.0, 4.0, 4.0, 8.0])  # picks by the searched value
-  assert replay.trace_positions(np.array([0, 2, 1, 4, 3]), searched, 0.2) == {'global_best': 5, 'first_top': 5}
-  assert replay.rank_in_space(searched, 1) == 2
+  assert tables.trace_positions(np.array([0, 2, 1, 4, 3]), searched, 0.2) == {'global_best': 5, 'first_top': 5}
+  assert tables.rank_in_space(searched, 1) == 2
 
 
 def test_search_values_use_one_seed_and_report_the_others():
   dataset = data.load_dataset('nb201/cifar100')
-  searched, reported, description = replay.search_and_report_values(dataset, '777')
+  searched, reported, description = tables.search_and_report_values(dataset, '777')
   np.testing.assert_array_equal(searched[:5], dataset.seed_values[:5, 0])
   np.testing.assert_allclose(reported[0], np.nanmean(dataset.seed_values[0, 1:]))
   assert 'seed 777' in description and '[888, 999]' in description
@@ -189,4 +189,4 @@ def test_ridge_search_trains_the_budget_then_ranks_the_rest():
   dataset = dataset.subset(dataset.valid)
   trace = replay.ridge_search(dataset.vectors, dataset.values, 50, 5, seed=0)
   assert len(trace) == len(dataset) == len(set(trace.tolist()))
-  assert replay.rank_in_space(dataset.values, int(trace[np.argmax(dataset.values[trace[:50]])])) < 500
+  assert tables.rank_in_space(dataset.values, int(trace[np.argmax(dataset.values[trace[:50]])])) < 500

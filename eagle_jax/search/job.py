@@ -9,7 +9,7 @@ import numpy as np
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import foresight, initialization, metrics, plots
-from eagle_jax.search import brpnas, logs, replay
+from eagle_jax.search import brpnas, logs, tables
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
 
@@ -19,7 +19,7 @@ def load_benchmark(config: ml_collections.ConfigDict):
   dataset = dataset_lib.load_dataset(config.data.measurement, config.data.get('column') or None,
                                      space=config.get('space'))
   dataset = dataset.subset(dataset.valid)
-  searched, reported, description = replay.search_and_report_values(dataset, config.data.search_on)
+  searched, reported, description = tables.search_and_report_values(dataset, config.data.search_on)
   return dataset, searched, reported, description
 
 
@@ -32,7 +32,7 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
   if zc.mode == 'none':
     return None, None, np.ones(len(candidates), bool)
   proxy = foresight.load_proxy(zc, dataset.space.name)
-  scores = replay.proxy_scores(candidates, proxy)
+  scores = tables.proxy_scores(candidates, proxy)
   covered = ~np.isnan(scores)
   if not covered.any():
     raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
@@ -78,13 +78,13 @@ def _summary(config, dataset, searched, reported, description, rows, result, tra
   trained = rows[result.trained]
   best = trained[int(np.argmax(searched[trained]))]
   global_best = rows[int(np.argmax(searched[rows]))]
-  positions = replay.trace_positions(trace_rows, _restricted(searched, rows))
+  positions = tables.trace_positions(trace_rows, _restricted(searched, rows))
   return {
       'dataset': dataset.name, 'values': description, 'candidates': int(len(rows)),
       'models_trained': len(result.trained), 'seconds': result.seconds,
       'best_found': {'arch_str': dataset.arch_strs[best], 'searched_value': float(searched[best]),
                      'reported_value': float(reported[best]),
-                     'rank_in_space': replay.rank_in_space(searched[rows], int(np.nonzero(rows == best)[0][0]))},
+                     'rank_in_space': tables.rank_in_space(searched[rows], int(np.nonzero(rows == best)[0][0]))},
       'global_best': {'arch_str': dataset.arch_strs[global_best],
                       'searched_value': float(searched[global_best]), 'reported_value': float(reported[global_best])},
       'trace_position_global_best': positions['global_best'],

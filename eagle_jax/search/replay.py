@@ -1,31 +1,11 @@
-"""NAS replay: search curves from traces against a benchmark table with per-seed accuracies, and the baselines
-(random search, regularised evolution, FLOPs order, zero-cost proxy order) run in the same tool."""
-from typing import Dict, Optional
+"""NAS replay: search curves from traces against a benchmark table, and the baselines (random search,
+regularised evolution, iterative ridge, score orders such as FLOPs or a zero-cost proxy) run in the same tool."""
+from typing import Dict
 
 import numpy as np
 
 from eagle_jax import spaces
-from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.search import selection
-
-
-def search_and_report_values(dataset: dataset_lib.Dataset, search_on) -> tuple:
-  """(values searched on, values reported, description). Searching on one seed reports the mean of the others;
-  searching on the mean reports the mean (the same data: said in the description)."""
-  if dataset.seed_values is None:
-    return dataset.values, dataset.values, 'searched and reported on the same values (no per-seed values)'
-  if search_on == 'mean':
-    return dataset.values, dataset.values, 'searched and reported on the mean over training seeds'
-  seed = int(search_on)
-  if seed not in dataset.seeds:
-    raise ValueError(f'{dataset.name}: no training seed {seed}; seeds are {dataset.seeds}')
-  column = dataset.seeds.index(seed)
-  searched = dataset.seed_values[:, column]
-  others = np.delete(dataset.seed_values, column, axis=1)
-  reported = np.where(np.all(np.isnan(others), axis=1), searched, np.nanmean(others, axis=1))
-  searched = np.where(np.isnan(searched), np.nanmean(dataset.seed_values, axis=1), searched)
-  others_named = [s for s in dataset.seeds if s != seed]
-  return searched, reported, f'searched on seed {seed}, reported as the mean of seeds {others_named}'
 
 
 def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget: int) -> Dict[str, np.ndarray]:
@@ -35,20 +15,6 @@ def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget
   oracle = np.maximum.accumulate(reported[trace])
   best_rows = trace[np.array([np.argmax(searched[trace[:x + 1]]) for x in range(len(trace))])]
   return {'oracle': oracle, 'selected': reported[best_rows]}
-
-
-def trace_positions(trace: np.ndarray, searched: np.ndarray, top_fraction: float = 0.001) -> Dict[str, int]:
-  """1-based trace position of the global best (by the searched values) and of the first top-`fraction` model."""
-  order = np.argsort(-searched, kind='stable')
-  top = set(order[:max(1, int(round(top_fraction * len(searched))))].tolist())
-  position = {int(r): k + 1 for k, r in enumerate(np.asarray(trace).tolist())}
-  return {'global_best': position.get(int(order[0]), len(trace) + 1),
-          'first_top': min(position.get(r, len(trace) + 1) for r in top)}
-
-
-def rank_in_space(searched: np.ndarray, row: int) -> int:
-  """1 = best of the candidates by the searched values."""
-  return int(np.sum(searched > searched[row])) + 1
 
 
 def random_trace(num_candidates: int, seed: int) -> np.ndarray:
@@ -92,14 +58,6 @@ def regularized_evolution(keys: np.ndarray, searched: np.ndarray, budget: int, s
     seen.add(child)
     alive = alive[1:] + [child]
   return np.asarray(history, np.int64)
-
-
-def proxy_scores(candidates: np.ndarray, proxy: Optional[dataset_lib.Dataset]) -> np.ndarray:
-  """The proxy value of each candidate (a key array of the proxy's space; NaN where the proxy has none)."""
-  if proxy is None:
-    return np.full(len(candidates), np.nan)
-  lookup = proxy.as_dict()
-  return np.array([lookup.get(key, np.nan) for key in proxy.space.hashable(candidates)], np.float64)
 
 
 def ridge_search(keys: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from eagle_jax import files
-from eagle_jax.search import brpnas, job, replay
+from eagle_jax.search import brpnas, job, replay, tables
 
 sys.path.insert(0, str(Path(__file__).parent))
 import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -28,11 +28,11 @@ def main():
     start = time.perf_counter()
     result = brpnas.run_search(config, dataset.vectors, evaluate, progress=False)
     out[f'brpnas_seed{seed}_s'] = round(time.perf_counter() - start, 2)
-    out[f'brpnas_seed{seed}_best_rank'] = replay.rank_in_space(searched, result.trained[int(np.argmax(result.values))])
+    out[f'brpnas_seed{seed}_best_rank'] = tables.rank_in_space(searched, result.trained[int(np.argmax(result.values))])
     start = time.perf_counter()
     trace = replay.ridge_search(dataset.vectors, searched, 100, 5, seed)
     out[f'ridge_seed{seed}_s'] = round(time.perf_counter() - start, 2)
-    out[f'ridge_seed{seed}_best_rank'] = replay.rank_in_space(searched, int(trace[np.argmax(searched[trace[:100]])]))
+    out[f'ridge_seed{seed}_best_rank'] = tables.rank_in_space(searched, int(trace[np.argmax(searched[trace[:100]])]))
   print(json.dumps(out, indent=2))
   files.atomic_write_text(Path(__file__).with_suffix('.json'), json.dumps(out, indent=2) + '\n')
 
