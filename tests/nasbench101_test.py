@@ -278,3 +278,13 @@ def test_measure_binary_times_nb101_networks(tmp_path):
   assert summary['measured'] == 2
   reduced, counts = tools.stats(tools.combine(tools.shard_paths(tmp_path / 'run' / 'results'), 'nasbench101'))
   assert counts['valid'] == 2 and KNOWN_HASH in reduced and all(v > 0 for v in reduced.values())
+
+
+@pytest.mark.slow
+def test_search_ranks_the_whole_enumerated_space_on_request(tmp_path):
+  search = _tiny(_configs('search', 'brp_nasbench101'))
+  search.search.update(budget=10, iterations=2, rank_space=True)
+  search.training.epochs = 3
+  summary = job.run(search, tmp_path, progress=False)
+  ranked = logs.read_trace(tmp_path / 'space_ranking.txt', 'nasbench101')
+  assert summary['space_ranking']['archs'] == len(ranked) == nb101.NUM_CELLS and len(set(ranked)) == len(ranked)

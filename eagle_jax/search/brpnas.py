@@ -116,6 +116,16 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
                       terms, params, history, time.perf_counter() - start)
 
 
+def rank_space(config: ml_collections.ConfigDict, params, progress: bool = True) -> np.ndarray:
+  """Every valid arch of config.space (finite spaces), best first by a search's final predictor `params`."""
+  space = spaces.get(config.get('space', 'nasbench201'))
+  keys = space.enumerate()
+  keys = keys[space.is_valid(keys)]
+  apply = batches.make_apply(initialization.create_model(config.model))
+  scores = models.ranking_score(inference.EncodedSet(space, keys).terms(apply, params, progress))
+  return keys[np.argsort(-scores, kind='stable')]
+
+
 def transfer_init(config: ml_collections.ConfigDict, checkpoint: str):
   """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised)."""
   return initialization.initial_params(initialization.create_model(config.model), config.get('space', 'nasbench201'),

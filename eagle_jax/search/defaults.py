@@ -20,7 +20,8 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   # targets and found the CIFAR-100 global best within 100 models in 2/10 replay seeds; 1.0 in 8/10, and it beat
   # 0.1 on CIFAR-10 (best trained in the top 0.1% in 9/10 seeds against 6/10). See experiments/README.md.
   config.search = ml_collections.ConfigDict(dict(
-      budget=100, iterations=5, selection='sample_best2', target_scale=1.0))
+      budget=100, iterations=5, selection='sample_best2', target_scale=1.0,
+      rank_space=False))  # rank_space: also write space_ranking.txt, every arch of the space best first
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
   config.zero_cost.mode = 'none'  # none | warmup | simple | augment

@@ -61,6 +61,10 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   rows = np.nonzero(keep)[0]
   if len(rows) == 0:
     raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
+  rank_space = config.search.get('rank_space', False)
+  if rank_space and augments is not None:
+    raise ValueError('config.search.rank_space needs a predictor that scores any arch; with '
+                     "config.zero_cost.mode='augment' it needs proxy values the space's other archs lack")
   evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
   init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
   result = brpnas.run_search(config, dataset.keys[rows], evaluate, None if augments is None else augments[rows],
@@ -70,6 +74,10 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   summary = _summary(config, dataset, searched, reported, description, rows, result, trace_rows)
   if latency.limit and latency.measurement:
     summary['latency'] = _latency_report(latency, dataset, searched, rows[result.trained])
+  if rank_space:  # the whole enumerated space, best first by the final predictor
+    ranked = brpnas.rank_space(config, result.params, progress)
+    logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space.name)
+    summary['space_ranking'] = {'archs': int(len(ranked)), 'file': 'space_ranking.txt'}
   _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
   return summary
 
