@@ -190,3 +190,11 @@ def test_ridge_search_trains_the_budget_then_ranks_the_rest():
   trace = replay.ridge_search(dataset.vectors, dataset.values, 50, 5, seed=0)
   assert len(trace) == len(dataset) == len(set(trace.tolist()))
   assert tables.rank_in_space(dataset.values, int(trace[np.argmax(dataset.values[trace[:50]])])) < 500
+
+
+def test_sample_best2_widens_its_top_pool_for_small_candidate_sets():
+  scores = np.arange(40, dtype=float)
+  selector = selection.Selector('sample_best2', 40, np.random.default_rng(0))
+  trained = list(range(39, 29, -1))  # the top 10 are trained already
+  new = selector.next(scores, trained, 10, iteration=4)  # top 1/16 holds 2 models, none untrained
+  assert len(set(new)) == 10 and not set(new) & set(trained) and sorted(new) == list(range(20, 30))

@@ -56,4 +56,7 @@ class Selector:
       return best + pick_random(self.rng, pool, count - exploit, taken)
     threshold = scores[order[min(len(order) - 1, len(order) // 2 ** max(iteration, 1))]]
     top = order[scores[order] > threshold]
-    return best + pick_random(self.rng, top, count - exploit, taken)
+    needed = count - exploit
+    if sum(r not in taken for r in top.tolist()) < needed:  # a small candidate set: widen the top to fit
+      top = np.array([r for r in order.tolist() if r not in taken][:needed], np.int64)
+    return best + pick_random(self.rng, top, needed, taken)
