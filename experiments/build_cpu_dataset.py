@@ -5,13 +5,14 @@ python -m eagle_jax.measure --config=configs/measure/desktop_nasbench101.py --wo
 python -m eagle_jax.measure --config=configs/measure/desktop_nasbench101.py --workdir=runs/cpu101_naslib \
     --config.archs=list --config.arch_list=naslib101_cells.txt
 python experiments/build_cpu_dataset.py --config=configs/measure/desktop_nasbench101.py \
-    --workdir=runs/cpu101,runs/cpu101_naslib --name=xeon-litert-fp32-1thread-nb101
+    --workdir=runs/cpu101,runs/cpu101_naslib --name=epyc-litert-fp32-1thread-nb101
 The card records the CPU, versions, date, the settings (from the config) and each run's plan size and summary.
 """
 import datetime
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from eagle_jax.data import bundled_data, tools
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/ for --config
 
 _WORKDIR = flags.DEFINE_list('workdir', None, 'Finished measurement workdirs (the same settings).')
 _NAME = flags.DEFINE_string('name', None, 'Dataset name, bundled as cpu/<name>.')
@@ -51,6 +54,8 @@ def main(argv):
       'cpu': _cpu_model(), 'cores': os.cpu_count(), 'python': platform.python_version(),
       'tensorflow': tf.__version__, 'ai_edge_litert': getattr(ai_edge_litert, '__version__', 'unknown'),
       'numpy': np.__version__, 'config': config.to_dict(), 'counts': counts, 'runs': runs,
+      'settings': ', '.join(f'{k}={v}' for part in ('model', 'conversion', 'runner')
+                            for k, v in config[part].to_dict().items() if k not in ('host', 'port')),
       'date': datetime.date.today().isoformat()}
   path = bundled_data.write_bundle(f'cpu/{_NAME.value}', reduced, space, card)
   print(json.dumps({'card': str(path), 'entries': len(reduced), 'counts': counts}, indent=2))

@@ -74,7 +74,7 @@ def main(argv):
             'selected_at_budget_iqr': [float(q) for q in np.percentile([s[-1] for s in e['selected']], [25, 75])],
             'oracle_at_budget_median': float(np.median([s[-1] for s in e['oracle']])),
             'best_rank_median': float(np.median(e['best_rank'])),
-            'top_0.1pct_share': float(np.mean(np.array(e['best_rank']) <= round(0.001 * len(searched)))),
+            'top_0.1pct_share': float(np.mean(np.array(e['best_rank']) <= max(1, round(0.001 * len(searched))))),
             'global_best_position': e['global_best'], 'first_top_0.1pct_position': e['first_top'],
             'global_best_position_median': float(np.median(e['global_best'])),
             'first_top_0.1pct_position_median': float(np.median(e['first_top']))}

@@ -3,7 +3,7 @@ noise ceiling. By default on the five LatBench devices, Eagle's protocol (900 tr
 
 python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5
 Any predictor config and datasets (bundled names or files), e.g. NB101 on the project's own CPU measurements:
-python experiments/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/xeon-litert-fp32-1thread-nb101 \
+python experiments/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/epyc-litert-fp32-1thread-nb101 \
     --repeats=3 --out=nasbench101_latency
 Writes experiments/<out>.{json,md}.
 """

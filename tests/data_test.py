@@ -211,16 +211,17 @@ def test_cli_end_to_end(tmp_path):
   assert _cli('bogus', f'--input={latency}').returncode != 0
 
 
-def test_bundled_cpu_dataset_has_a_card_and_follows_pruned_flops():
-  names = [n for n in data.bundled() if n.startswith('cpu/')]
-  assert names, 'the package bundles a CPU latency dataset measured by this project'
+@pytest.mark.parametrize('space, at_least', [('nasbench201', 1000), ('nasbench101', 500)])
+def test_bundled_cpu_datasets_have_a_card_and_follow_flops(space, at_least):
+  names = [n for n in data.bundled() if n.startswith('cpu/') and data.load_dataset(n).space.name == space]
+  assert names, f'the package bundles a {space} CPU latency dataset measured by this project'
   from eagle_jax.data import bundled_data
   from scipy import stats
   for name in names:
     dataset = data.load_dataset(name)
     card = bundled_data.load_bundled(name)['card']
-    assert len(dataset) >= 1000 and dataset.units == 's' and np.all(dataset.valid)
+    assert len(dataset) >= at_least and dataset.units == 's' and np.all(dataset.valid)
     assert np.all((dataset.values > 1e-5) & (dataset.values < 1.0))
     for field in ('cpu', 'tensorflow', 'ai_edge_litert', 'settings', 'date'):
       assert card[field]
-    assert stats.kendalltau(dataset.values, nb.flops(dataset.vectors)).statistic > 0.7
+    assert stats.kendalltau(dataset.values, dataset.space.flops(dataset.keys)).statistic > 0.7

@@ -9,6 +9,6 @@ from configs.search import brp_nasbench101  # pylint: disable=import-error
 def get_config():
   config = brp_nasbench101.get_config()
   config.latency.update(limit=0.030, checkpoint='runs/lat101', transfer=True,
-                        measurement='cpu/xeon-litert-fp32-1thread-nb101')
+                        measurement='cpu/epyc-litert-fp32-1thread-nb101')
   config.training.warmup_epochs = 10
   return config
