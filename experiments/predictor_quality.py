@@ -26,6 +26,7 @@ _DEVICES = flags.DEFINE_list('devices', list(DEVICES), 'LatBench devices to run 
 _DATASETS = flags.DEFINE_list('datasets', None, 'Datasets (bundled names or files) instead of LatBench devices.')
 _CONFIG = flags.DEFINE_string('config', 'lat_gcn_nasbench201_fast', 'Predictor config in configs/predictors/.')
 _OUT = flags.DEFINE_string('out', 'predictor_quality', 'Name of the results in experiments/.')
+_SEED = flags.DEFINE_integer('seed', 0, 'First split seed (repeats use seed, seed + 1, ...).')
 _PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
                                   'others already in predictor_quality.json are kept.')
 _EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
@@ -60,6 +61,7 @@ def main(argv):
       config.data.measurement = measurement
       config.model.predictor = predictor
       config.repeats = _REPEATS.value
+      config.seed = _SEED.value
       config.training.epochs = _EPOCHS.value
       metrics = experiment.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
       results[f'{device}/{predictor}'] = {**{k: v for k, v in metrics.items() if k != 'repeats'},

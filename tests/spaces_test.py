@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from eagle_jax import data, spaces
-from eagle_jax.predictors import experiment
+from eagle_jax.predictors import experiment, inference
 
 ROOT = Path(__file__).resolve().parents[1]
 ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
@@ -73,3 +73,21 @@ def test_train_binary_reads_the_foresight_block(tmp_path):
   config.foresight.measurement = str(tmp_path / 'missing.csv')
   with pytest.raises(FileNotFoundError, match='missing.csv'):
     experiment.train_and_evaluate(config, tmp_path / 'missing')
+
+
+@pytest.mark.parametrize('name', ['test', 'lat_gcn_nasbench101'])
+def test_cost_features_are_appended_and_recomputed_at_inference(tmp_path, name):
+  sys.path.insert(0, str(ROOT))
+  config = __import__(f'configs.predictors.{name}', fromlist=['get_config']).get_config()
+  config.model.update(num_layers=2, num_hidden=32)
+  config.training.update(epochs=5, batch_size=16)
+  config.data.cost_features = ('flops', 'params')
+  config.space_predictions = False
+  metrics = experiment.train_and_evaluate(config, tmp_path)
+  predictor = inference.load(tmp_path)
+  assert predictor.card['cost_features'] == ['flops', 'params'] and metrics['spearman'] > 0.5
+  keys = data.load_dataset(config.data.measurement).keys[:7]
+  assert predictor.predict(keys).shape == (7,) and np.all(predictor.predict(keys) > 0)
+  config.data.cost_features = ('latency',)
+  with pytest.raises(ValueError, match="cost_features: unknown feature 'latency'"):
+    experiment.train_and_evaluate(config, tmp_path / 'bad')

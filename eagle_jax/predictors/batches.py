@@ -33,6 +33,21 @@ class Arrays:
                   None if self.augments is None else self.augments[rows])
 
 
+COST_FEATURES = ('flops', 'params')
+
+
+def cost_features(space, keys, names) -> Optional[np.ndarray]:
+  """log10 of the network's MACs and/or parameters in millions per arch (n, len(names)), appended to the
+  embedding as augments (`config.data.cost_features`); None when no names are given."""
+  if not names:
+    return None
+  unknown = [name for name in names if name not in COST_FEATURES]
+  if unknown:
+    raise ValueError(f'config.data.cost_features: unknown feature {unknown[0]!r}; known: {COST_FEATURES}')
+  columns = [getattr(space, name)(keys) / 1e6 for name in names]
+  return np.log10(np.stack(columns, axis=1)).astype(np.float32)
+
+
 def padded_batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: bool):
   order = rng.permutation(n) if shuffle else np.arange(n)
   steps = math.ceil(n / batch_size)

@@ -16,7 +16,8 @@ def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn',
   config.data = ml_collections.ConfigDict(dict(
       measurement=measurement, column=ml_collections.FieldReference(None, field_type=str), only_valid=True,
       total_points=ml_collections.FieldReference(None, field_type=int), training_points=100.0,
-      validation_points=100.0, normalize=False, log_targets=False))  # points: counts, or fractions in (0, 1)
+      validation_points=100.0, normalize=False, log_targets=False,
+      cost_features=()))  # points: counts, or fractions in (0, 1); cost_features: ('flops', 'params') augments
   config.model = ml_collections.ConfigDict(dict(
       predictor=predictor, head=head, num_layers=4, num_hidden=600, dropout=0.2, message_passing='dense'))
   config.training = ml_collections.ConfigDict(dict(

@@ -64,6 +64,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
                                             config.data.get('log_targets', False))
   targets = normalizer.apply(dataset.values)
   groups = dataset.space.group_identical_encodings(dataset.keys)[1]
+  augments = batches.cost_features(dataset.space, dataset.keys, tuple(config.data.get('cost_features', ())))
   runs, predictions = [], None
   for repeat in range(config.get('repeats', 1)):
     seed = config.seed + repeat
@@ -78,8 +79,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
     else:
       model = initialization.create_model(config.model)
       head = model.head
-      fitted = _fit_predictor(config, model, dataset, splits, targets, seed, progress=repeat == 0)
-      test = batches.Arrays.of(dataset, splits.test, targets)
+      fitted = _fit_predictor(config, model, dataset, splits, targets, augments, seed, progress=repeat == 0)
+      test = batches.Arrays.of(dataset, splits.test, targets, augments)
       terms = batches.head_terms(batches.make_apply(model), fitted.params, test)
       run, pred = _test_metrics(head, terms, dataset.values[splits.test], normalizer)
       run.update(best_epoch=fitted.best_epoch, epochs_run=fitted.epochs_run, seconds_to_best=fitted.seconds_to_best)
@@ -106,26 +107,28 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
   return result
 
 
-def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, seed: int,
+def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, augments, seed: int,
                    progress: bool) -> training.FitResult:
   options = config.training
   if options.get('eval_only', False) and not options.get('load_from'):
     raise ValueError('config.training.eval_only needs config.training.load_from (a trained checkpoint)')
-  params = initialization.initial_params(model, dataset.space, seed, load_from=options.get('load_from', ''),
+  params = initialization.initial_params(model, dataset.space, seed, 0 if augments is None else augments.shape[1],
+                                         load_from=options.get('load_from', ''),
                                          transfer_from=options.get('transfer_from', ''))
   if config.get('foresight') and config.foresight.measurement:  # Eagle's foresight: pre-train on proxy values
     params = foresight.pretrain(model, params, foresight.load_proxy(config.foresight, dataset.space.name),
                                 config.foresight, seed)
   if options.get('eval_only', False):
     return training.FitResult(params, 0, 0, [], 0.0)
-  train = batches.Arrays.of(dataset, splits.train, targets)
-  valid = batches.Arrays.of(dataset, splits.valid, targets) if len(splits.valid) else None
+  train = batches.Arrays.of(dataset, splits.train, targets, augments)
+  valid = batches.Arrays.of(dataset, splits.valid, targets, augments) if len(splits.valid) else None
   return training.fit(model, params, train, valid, options, seed, progress)
 
 
 def _card(config, dataset, normalizer: normalization.Normalizer, fitted: training.FitResult) -> dict:
   return {'model': config.model.to_dict(), 'dataset': dataset.name, 'units': dataset.units,
           'space': dataset.space.name, 'lower_is_better': dataset.units == 's',
+          'cost_features': list(config.data.get('cost_features', ())),
           'normalization': {'min': normalizer.low, 'max': normalizer.high, 'log': normalizer.log},
           'best_epoch': fitted.best_epoch, 'seed': config.seed}
 

@@ -32,7 +32,8 @@ class TrainedPredictor:
   def head_terms(self, keys=None, progress: bool = False) -> dict:
     """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding."""
     keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
-    return EncodedSet(self.space, keys).terms(self._apply, self.params, progress)
+    augments = batches.cost_features(self.space, keys, self.card.get('cost_features', ()))
+    return EncodedSet(self.space, keys, augments).terms(self._apply, self.params, progress)
 
   def predict(self, keys=None, progress: bool = False) -> np.ndarray:
     """Values in the target's units (unary), or a ranking score (binary: higher = larger target)."""

@@ -60,6 +60,7 @@ def main():
     experiment.train_and_evaluate(config, workdir)
     predictor = inference.load(workdir)
   predictor.rank(keys[:CHUNK])  # compile
+  out['peak_mib_before_rank'] = _peak_mib()
   start = time.perf_counter()
   order = predictor.rank(keys)
   out['rank_all_s'] = time.perf_counter() - start
