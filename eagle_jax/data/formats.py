@@ -23,9 +23,12 @@ PICKLE_SUFFIXES = ('.pickle', '.pkl')
 _SAFE_GLOBALS = frozenset({
     ('collections', 'OrderedDict'),
     ('numpy', 'dtype'),
-    ('numpy', 'ndarray'),  # with _reconstruct: plain arrays (Eagle's NB101 adjacency matrices)
     ('numpy.core.multiarray', 'scalar'),
     ('numpy._core.multiarray', 'scalar'),
+})
+# Plain numpy arrays, only for files that hold them (Eagle's NB101 structure cache of adjacency matrices).
+_ARRAY_GLOBALS = frozenset({
+    ('numpy', 'ndarray'),
     ('numpy.core.multiarray', '_reconstruct'),
     ('numpy._core.multiarray', '_reconstruct'),
 })
@@ -37,23 +40,24 @@ class UnsafePickleError(pickle.UnpicklingError):
 
 class _RestrictedUnpickler(pickle.Unpickler):
 
-  def __init__(self, file, path):
+  def __init__(self, file, path, allowed):
     super().__init__(file)
-    self._path = path
+    self._path, self._allowed = path, allowed
 
   def find_class(self, module, name):
-    if (module, name) in _SAFE_GLOBALS:
+    if (module, name) in self._allowed:
       return super().find_class(module, name)
     raise UnsafePickleError(f'{self._path}: refusing to unpickle {module}.{name}; only plain containers, '
-                            'numbers, numpy scalars and arrays are allowed in a measurement pickle')
+                            'numbers and numpy scalars are allowed in a measurement pickle')
 
 
-def read_pickle(path) -> Any:
-  """Unpickles `path` allowing only plain containers, numbers, strings, numpy scalars and arrays."""
+def read_pickle(path, arrays: bool = False) -> Any:
+  """Unpickles `path` allowing only plain containers, numbers, strings and numpy scalars (and plain numpy
+  arrays with `arrays`)."""
   path = Path(path)
   data = _read_bytes(path)
   try:
-    return _RestrictedUnpickler(io.BytesIO(data), path).load()
+    return _RestrictedUnpickler(io.BytesIO(data), path, _SAFE_GLOBALS | (_ARRAY_GLOBALS if arrays else set())).load()
   except UnsafePickleError:
     raise
   except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, AttributeError) as e:

@@ -62,7 +62,7 @@ def read_naslib_json(path, column: Optional[str] = None, dataset: str = 'cifar10
 def read_model_info(path) -> Dict[str, tuple]:
   """Eagle's NB101 structure cache {hash: (adjacency, ops)}; every hash is checked against its structure."""
   from eagle_jax.data import formats  # pylint: disable=g-import-not-at-top  (data imports spaces)
-  obj = formats.read_pickle(path)
+  obj = formats.read_pickle(path, arrays=True)
   if not isinstance(obj, dict) or not obj:
     raise ValueError(f'{path}: expected a pickled dict {{hash: (adjacency, ops)}}')
   specs = {}
