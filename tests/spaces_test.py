@@ -44,9 +44,9 @@ def test_sampling_is_seeded_and_distinct():
     space.sample(20000, 0)
 
 
-@pytest.mark.parametrize('kind, name', [('predictors', 'acc_gcn_nasbench201_bin'), ('predictors', 'lat_gcn_nasbench101'),
-                                        ('search', 'brp_nasbench101'), ('measure', 'desktop_nasbench101'),
-                                        ('measure', 'desktop_nasbench201')])
+@pytest.mark.parametrize('kind, name', [('predictors', 'acc_gcn_nasbench201_bin'),
+                                        ('predictors', 'lat_gcn_nasbench101'), ('search', 'brp_nasbench101'),
+                                        ('measure', 'desktop_nasbench101'), ('measure', 'desktop_nasbench201')])
 def test_configs_name_their_space(kind, name):
   sys.path.insert(0, str(ROOT))
   config = __import__(f'configs.{kind}.{name}', fromlist=['get_config']).get_config()
