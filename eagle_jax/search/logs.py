@@ -2,7 +2,8 @@
 
 log.txt: runs separated by a line `===`; each run has three sections separated by lines `---`: one line per
 model `GT PRED KEY` (KEY = the space's key: an NB201 op-vector tuple, may contain spaces; an NB101 hash), the
-explored models in the order they were trained, and diagnostics. The trace: the explored models, then every other model by PRED, highest first.
+explored models in the order they were trained, and diagnostics. The trace: the explored models, then every
+other model by PRED, highest first.
 """
 import ast
 import dataclasses

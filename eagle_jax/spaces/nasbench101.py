@@ -113,6 +113,29 @@ def spec_hash(matrix, ops: Sequence[str], where: str = 'NB101 cell') -> Tuple[st
   return module_hash(*spec), spec
 
 
+def canonical_spec(matrix, ops: Sequence[str]) -> Spec:
+  """The vertex order NAS-Bench-101 stores a pruned module in: of all orders of its interior vertices that keep
+  the adjacency upper triangular, the first in NB101's generation order (smallest edge bits, then smallest op
+  labels, first vertex most significant). Isomorphic inputs give the same spec, so encodings and the channel
+  split of the built network do not depend on how a file happened to order the vertices."""
+  matrix = np.asarray(matrix, np.int8)
+  n = len(matrix)
+  if n <= 3:
+    return matrix, tuple(ops)
+  perms = np.array([(0,) + p + (n - 1,) for p in itertools.permutations(range(1, n - 1))])  # new -> old vertex
+  permuted = matrix[perms[:, :, None], perms[:, None, :]]
+  upper = ~np.tril(permuted).any((1, 2))
+  weights = np.zeros((n, n), np.int64)
+  for k, (x, y) in enumerate(_edge_bits(n)):
+    weights[x, y] = 1 << k
+  bits = (permuted * weights).sum((1, 2))
+  labels = np.array([OPS.index(op) for op in ops[1:-1]])[perms[:, 1:-1] - 1]
+  candidates = np.nonzero(upper)[0]
+  order = np.lexsort(tuple(labels[candidates].T[::-1]) + (bits[candidates],))
+  best = perms[candidates[order[0]]]
+  return permuted[candidates[order[0]]], tuple(ops[v] for v in best)
+
+
 def check_hash(text, where: str = 'NB101 key') -> str:
   """`text` if it looks like a module hash (32 lowercase hex digits), else ValueError naming it."""
   if not isinstance(text, str) or len(text.strip()) != 32 or not set(text.strip()) <= _HASH_CHARS:
@@ -340,9 +363,11 @@ class NasBench101(space_lib.Space):
     self._specs = {}  # hash -> (padded, codes) of cells met outside the enumeration (files, builders)
 
   def register(self, matrix, ops, where: str = 'NB101 cell') -> str:
-    """The hash of a cell given as (adjacency, op names); its spec is remembered for `encode`."""
+    """The hash of a cell given as (adjacency, op names); its spec, in NB101's stored vertex order
+    (`canonical_spec`), is remembered for `encode` and the Keras builder."""
     key, spec = spec_hash(matrix, ops, where)
-    self._specs.setdefault(key, _pad(*spec))
+    if key not in self._specs:
+      self._specs[key] = _pad(*canonical_spec(*spec))
     return key
 
   def _one(self, arch) -> str:
