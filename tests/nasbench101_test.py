@@ -85,7 +85,7 @@ def test_any_vertex_order_gives_the_spec_nasbench101_stores():
 def test_enumeration_count_checksum_first_specs_and_cache(tmp_path, monkeypatch):
   monkeypatch.setenv('EAGLE_JAX_CACHE', str(tmp_path))
   nb101.enumerated.cache_clear()
-  arrays = nb101.enumerated(progress=False)  # generated from scratch (about a minute), then cached
+  arrays = nb101.enumerated()  # generated from scratch (about a minute), then cached
   assert len(arrays['hashes']) == nb101.NUM_CELLS == 423_624
   assert nb101.hashes_sha256(arrays['hashes']) == nb101.SPACE_SHA256
   row = int(np.searchsorted(arrays['hashes'], KNOWN_HASH))
