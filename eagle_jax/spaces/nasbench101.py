@@ -380,9 +380,9 @@ class NasBench101(space_lib.Space):
   def as_keys(self, archs) -> np.ndarray:
     if isinstance(archs, np.ndarray) and archs.dtype.kind == 'U':
       keys = archs.reshape(-1)
-      bad = [k for k in keys[:1] if len(k) != 32] or [k for k in keys if not set(k) <= _HASH_CHARS or len(k) != 32]
-      if bad:
-        check_hash(bad[0])
+      bad = (np.char.str_len(keys) != 32) | (np.char.strip(keys, '0123456789abcdef') != '')
+      if bad.any():
+        check_hash(str(keys[np.argmax(bad)]))
       return keys
     if isinstance(archs, (str, np.str_)) or (isinstance(archs, tuple) and len(archs) == 2
                                              and not isinstance(archs[1], (str, np.str_))):
