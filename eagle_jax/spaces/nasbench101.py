@@ -171,10 +171,7 @@ def encode_padded(padded: np.ndarray, codes: np.ndarray) -> Tuple[np.ndarray, np
   global], padding vertices one-hot none.
   """
   n = len(padded)
-  adjacency = np.zeros((n, NUM_NODES, NUM_NODES), np.float32)
-  adjacency[:, 1:, 1:] = padded
-  adjacency[:, 0, :] = 1.0
-  adjacency[:, np.arange(NUM_NODES), np.arange(NUM_NODES)] = 1.0
+  adjacency = space_lib.with_global_node(padded)
   features = np.zeros((n, NUM_NODES, NUM_FEATURES), np.float32)
   features[:, 0, 6] = 1.0
   column = np.where(codes < 0, 0, codes + 1)  # none -> 0, ops -> 1..3, input -> 4, output -> 5

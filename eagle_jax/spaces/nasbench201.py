@@ -187,10 +187,7 @@ def encode(vecs) -> tuple:
   vecs = as_vectors(vecs)
   n = vecs.shape[0]
   edges, alive, _ = _pruned_dag(vecs)
-  adjacency = np.zeros((n, NUM_NODES, NUM_NODES), np.float32)
-  adjacency[:, 1:, 1:] = edges
-  adjacency[:, 0, :] = 1.0
-  adjacency[:, np.arange(NUM_NODES), np.arange(NUM_NODES)] = 1.0
+  adjacency = space_lib.with_global_node(edges)
   features = np.zeros((n, NUM_NODES, NUM_FEATURES), np.float32)
   features[:, 0, 5] = 1.0
   features[:, 1, 3] = 1.0

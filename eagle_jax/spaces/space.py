@@ -9,6 +9,17 @@ from typing import Iterable, List, Tuple
 import numpy as np
 
 
+def with_global_node(edges: np.ndarray) -> np.ndarray:
+  """Eagle's adjacency (reference 2.4) from cell edges (n, N, N): a global node 0 with an edge to every node, and
+  a self loop on every node; float32 (n, N + 1, N + 1)."""
+  n, size = len(edges), edges.shape[1] + 1
+  adjacency = np.zeros((n, size, size), np.float32)
+  adjacency[:, 1:, 1:] = edges
+  adjacency[:, 0, :] = 1.0
+  adjacency[:, np.arange(size), np.arange(size)] = 1.0
+  return adjacency
+
+
 class Space:
   """Base class of a search space; subclasses fill in the space-specific parts."""
   name: str = ''
@@ -35,13 +46,6 @@ class Space:
 
   def from_str(self, text: str):
     raise NotImplementedError
-
-  def file_key(self, raw, where: str):
-    """A key from an Eagle-format file's dict key (a key, its string or a list form); ValueError names `where`."""
-    try:
-      return self.key(raw)
-    except (ValueError, TypeError) as e:
-      raise ValueError(f'{where}: bad {self.name} architecture key {raw!r}: {e}') from e
 
   # --- validity, encodings ---
   def is_valid(self, keys) -> np.ndarray:
