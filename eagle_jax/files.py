@@ -52,3 +52,25 @@ def atomic_write_bytes(path: PathLike, data: bytes, overwrite: bool = True) -> P
 
 def atomic_write_text(path: PathLike, text: str, overwrite: bool = True) -> Path:
   return atomic_write_bytes(path, text.encode('utf-8'), overwrite)
+
+
+@contextlib.contextmanager
+def output_dir(path: PathLike) -> Iterator[Path]:
+  """`path` as a job's output folder: created if missing (and removed again if the job fails before writing
+  anything into it); a clear error, before any work, for a path that is a file or a folder that is not writable."""
+  path = Path(path)
+  if path.exists() and not path.is_dir():
+    raise NotADirectoryError(f'workdir {path} is a file, not a folder')
+  created = not path.exists()
+  try:
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):  # the one sure test (permissions, read-only mounts, root)
+      pass
+  except OSError as e:
+    raise PermissionError(f'workdir {path} is not writable: {e.strerror or e}') from None
+  try:
+    yield path
+  except BaseException:
+    if created and path.is_dir() and not any(path.iterdir()):
+      path.rmdir()
+    raise

@@ -15,7 +15,7 @@ tf = pytest.importorskip('tensorflow')
 
 from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.data import formats, tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, keras_model, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, keras_model, runners, server  # pylint: disable=wrong-import-position
 from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_remote_round_trip_on_loopback(loopback_server):
   assert runner.ping()['interpreter'] in ('ai_edge_litert', 'tflite_runtime')
   timings = runner.run(convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1))))
   assert len(timings) == 5 and all(len(run) == 5 and min(run) > 0 for run in timings)
-  with pytest.raises(RuntimeError, match='refused the request: .*'):
+  with pytest.raises(RuntimeError, match=r'refused the request \(400\): .*Flatbuffer'):
     runner.run(b'not a tflite model')
 
 
@@ -105,6 +105,26 @@ def _measure(workdir, *overrides):
                           stderr=subprocess.PIPE, text=True)
 
 
+def _children(pid: int) -> list:
+  """Pids of the processes whose parent is `pid` (Linux /proc)."""
+  out = []
+  for stat in Path('/proc').glob('[0-9]*/stat'):
+    try:
+      fields = stat.read_text().rsplit(')', 1)[1].split()
+    except OSError:
+      continue
+    if int(fields[1]) == pid:
+      out.append(int(stat.parent.name))
+  return out
+
+
+def _alive(pid: int) -> bool:
+  try:
+    return Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()[0] != 'Z'
+  except OSError:
+    return False
+
+
 def _entries(workdir):
   return tools.combine(tools.shard_paths(workdir / 'results'))
 
@@ -117,8 +137,14 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   deadline = time.time() + 240
   while time.time() < deadline and len(_entries(workdir) if (workdir / 'results').is_dir() else []) < 3:
     time.sleep(0.2)
+  workers = _children(process.pid)
+  assert workers  # the conversion worker(s)
   process.send_signal(signal.SIGKILL)
   process.wait()
+  deadline = time.time() + 15
+  while time.time() < deadline and any(_alive(pid) for pid in workers):
+    time.sleep(0.2)
+  assert not any(_alive(pid) for pid in workers), 'conversion workers outlived the killed driver'
   before = _entries(workdir)
   assert 3 <= len(before) < 8
   resumed = _measure(workdir, *overrides)
@@ -136,9 +162,37 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
                           f'--output={latency}'], cwd=ROOT, capture_output=True, text=True)
   assert stats.returncode == 0, stats.stderr
   assert len(data.load_measurements(latency)) == 8
-  changed = _measure(workdir, '--config.num_archs=9')
+  changed = _measure(workdir, *overrides, '--config.num_archs=9')
   _, err = changed.communicate(timeout=120)
-  assert changed.returncode != 0 and 'other archs or settings' in err
+  assert changed.returncode != 0 and 'other archs' in err
+  plan = (workdir / 'plan.json').read_bytes()
+  for changes in (['--config.fix=True', '--config.runner.runs=5'], ['--config.runner.runs=0']):
+    refused = _measure(workdir, *overrides, *changes)
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode != 0 and ('other settings' in err or 'runs=0 is outside' in err), err[-2000:]
+  assert (workdir / 'plan.json').read_bytes() == plan  # never rewritten without measuring
+
+
+def test_bad_settings_are_refused_before_any_work(tmp_path):
+  from configs.measure import test as test_config  # pylint: disable=g-import-not-at-top
+  for path, value, message in (('runner.runs', 0, 'runs=0 is outside'), ('runner.interval', float('inf'),
+                                                                           'interval=inf is outside'),
+                               ('conversion.mode', 'int4', "mode must be one of"),
+                               ('shard_size', 0, 'shard_size must be'), ('runner.kind', 'cloud', "'local' or")):
+    config = test_config.get_config()
+    section, _, name = path.rpartition('.')
+    (config[section] if section else config)[name] = value
+    with pytest.raises(ValueError, match=message):
+      driver.measure(config, tmp_path / 'run', progress=False)
+    assert not (tmp_path / 'run').exists()
+  config = test_config.get_config()
+  config.model.depth_multiplier = 2  # the builder refuses it: found on the first model, before the plan is written
+  with pytest.raises(ValueError, match=r'cannot build and convert .*depth_multiplier'):
+    driver.measure(config, tmp_path / 'run', progress=False)
+  assert not (tmp_path / 'run').exists()
+  (tmp_path / 'file').write_text('x')
+  with pytest.raises(NotADirectoryError, match='is a file, not a folder'):
+    driver.measure(test_config.get_config(), tmp_path / 'file', progress=False)
 
 
 def test_corrupted_shard_is_a_clear_error(tmp_path):

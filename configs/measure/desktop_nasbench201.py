@@ -17,5 +17,9 @@ def get_config():
   config.conversion = ml_collections.ConfigDict(dict(mode='fp32', calibration_size=100, workers=1))
   config.runner = ml_collections.ConfigDict(dict(
       kind='local', threads=1, xnnpack=True, runs=100, avg_between=10, interval=0.01, warmup=10,
-      host='', port=8765, timeout=120.0, retries=3))
+      host='', port=8765, timeout=120.0, retries=5,
+      devices='',     # 'host:port,host:port': several servers (overrides host and port)
+      farm=True,      # several devices: True = identical devices share one plan and one result folder;
+                      # False = every device measures the whole plan into results/<host>_<port>
+      token_file=''))  # the servers' shared token (else $EAGLE_JAX_MEASURE_TOKEN); never a flag value
   return config

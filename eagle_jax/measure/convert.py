@@ -4,16 +4,16 @@ Fast route: freeze a concrete function (convert_variables_to_constants_v2) and c
 `from_concrete_functions` (Keras 3's from_keras_model takes ~30 s a model).
 """
 import numpy as np
-import tensorflow as tf
-from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-direct-tensorflow-import
 
 MODES = ('fp32', 'fp16', 'dynamic_int8', 'int8')
 
 
-def to_tflite(model: tf.keras.Model, mode: str = 'fp32', calibration_size: int = 100, seed: int = 0) -> bytes:
+def to_tflite(model, mode: str = 'fp32', calibration_size: int = 100, seed: int = 0) -> bytes:
   """The model as a TFLite flatbuffer; int8 calibrates on `calibration_size` seeded uniform [0, 1) inputs."""
   if mode not in MODES:
     raise ValueError(f'conversion mode must be one of {MODES}, got {mode!r}')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (MODES is read where TF is not loaded)
+  from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-import-not-at-top,g-direct-tensorflow-import
   spec = tf.TensorSpec(model.inputs[0].shape, tf.float32)
   serve = tf.function(lambda x: model(x, training=False), input_signature=[spec])
   frozen = convert_to_constants.convert_variables_to_constants_v2(serve.get_concrete_function())

@@ -5,7 +5,13 @@ import concurrent.futures
 import hashlib
 import importlib
 import json
+import ctypes
 import multiprocessing
+import os
+import queue as queue_lib
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +21,7 @@ from tqdm import auto as tqdm
 
 from eagle_jax import files, spaces
 from eagle_jax.data import formats, tools
-from eagle_jax.measure import runners
+from eagle_jax.measure import convert, runners
 
 PLAN = 'plan.json'
 SHARDS = 'results'
@@ -45,10 +51,30 @@ def choose_archs(config: ml_collections.ConfigDict) -> np.ndarray:
 
 
 def _settings_digest(config: ml_collections.ConfigDict) -> str:
-  relevant = {k: config[k].to_dict() for k in ('model', 'conversion', 'runner')}
-  if config.get('space', 'nasbench201') != 'nasbench201':  # NB201 digests stay as they were
-    relevant['space'] = config.space
+  """Digest of what a result depends on: space, model, conversion (not its worker count) and timing settings
+  (not the device addresses, timeouts or token)."""
+  conversion = {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
+  runner = {k: config.runner[k] for k in ('kind', 'threads', 'xnnpack', 'runs', 'avg_between', 'interval', 'warmup')}
+  relevant = {'space': spaces.get(config.get('space', 'nasbench201')).name, 'model': config.model.to_dict(),
+              'conversion': conversion, 'runner': runner}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_config(config: ml_collections.ConfigDict) -> list:
+  """Every setting checked before any work (a bad one must not poison a workdir); returns the runners."""
+  spaces.get(config.get('space', 'nasbench201'))
+  if not (isinstance(config.shard_size, int) and config.shard_size >= 1):
+    raise ValueError(f'config.shard_size must be an integer >= 1, got {config.shard_size!r}')
+  conversion = config.conversion
+  if conversion.mode not in convert.MODES:
+    raise ValueError(f'config.conversion.mode must be one of {convert.MODES}, got {conversion.mode!r}')
+  if not conversion.workers >= 1 or not conversion.calibration_size >= 1:
+    raise ValueError(f'config.conversion.workers ({conversion.workers}) and calibration_size '
+                     f'({conversion.calibration_size}) must be >= 1')
+  input_size = tuple(config.model.input_size)
+  if len(input_size) < 2 or not all(isinstance(d, int) and d >= 1 for d in input_size):
+    raise ValueError(f'config.model.input_size must be positive integers, got {input_size}')
+  return runners.make_runners(config.runner)
 
 
 class ShardWriter:
@@ -92,73 +118,210 @@ def convert_arch(spec, builder: str, model_config: dict, conversion_config: dict
 
 
 def _check_plan(workdir: Path, archs: list, digest: str, fix: bool) -> None:
-  plan = {'archs': archs, 'settings': digest}
+  """Refuses a workdir measured with other settings (always) or other archs (unless `fix`)."""
   path = workdir / PLAN
-  if path.exists() and not fix:
+  if not path.exists():
+    return
+  try:
     old = json.loads(path.read_text())
-    if old != plan:
-      raise ValueError(f'{workdir} holds a measurement run with other archs or settings; use another workdir, '
-                       'or set config.fix=True to measure only what is missing there')
-  files.atomic_write_text(path, json.dumps(plan) + '\n')
+    old_archs, old_digest = old['archs'], old['settings']
+  except (ValueError, KeyError, TypeError) as e:
+    raise ValueError(f'{path} is not a measurement plan ({e}); use another workdir') from None
+  if old_digest != digest:
+    raise ValueError(f'{workdir} holds a measurement run with other settings (model, conversion or timing); '
+                     'results measured differently must not be mixed: use another workdir')
+  if old_archs != archs and not fix:
+    raise ValueError(f'{workdir} holds a measurement run with other archs; use another workdir, or set '
+                     'config.fix=True to measure there only what is missing from the new list')
+
+
+class _Totals(collections.Counter):
+  """Counts and seconds, added to from several device threads."""
+
+  def __init__(self):
+    super().__init__()
+    self.lock = threading.Lock()
+
+  def add(self, **amounts) -> None:
+    with self.lock:
+      self.update(amounts)
+
+
+class _Device:
+  """A result folder and the runners that fill it (one device, or a farm of identical ones)."""
+
+  def __init__(self, writer: ShardWriter, device_runners: list):
+    self.writer, self.runners = writer, device_runners
+    self.lock = threading.Lock()
+    self.queue = queue_lib.Queue(maxsize=2 * len(device_runners))
+
+  def record(self, key, value) -> None:
+    with self.lock:
+      self.writer.append(key, value)
+
+
+def _devices(config, workdir: Path, device_runners: list, space) -> list:
+  """One result folder for a single device or a farm (config.runner.farm); else one per device under results/."""
+  if len(device_runners) == 1 or config.runner.get('farm', True):
+    return [_Device(ShardWriter(workdir / SHARDS, config.shard_size, space), device_runners)]
+  return [_Device(ShardWriter(workdir / SHARDS / runner.base.split('//')[1].replace(':', '_'), config.shard_size,
+                              space), [runner]) for runner in device_runners]
+
+
+def _die_with_parent(parent_pid: int) -> None:
+  """Worker initializer: exit when the driver dies, even by kill -9 (Linux: the kernel's parent-death signal;
+  elsewhere a watchdog thread)."""
+  if sys.platform.startswith('linux'):
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+  if os.getppid() != parent_pid:  # the parent died before the signal was armed
+    os._exit(1)
+  def watch():
+    while os.getppid() == parent_pid:
+      time.sleep(1.0)
+    os._exit(1)
+  threading.Thread(target=watch, daemon=True).start()
+
+
+def _time_models(device: _Device, runner, totals: _Totals, failures: list, stop: threading.Event,
+                 bar) -> None:
+  """A device thread: times the converted models queued for it until the None sentinel."""
+  while not stop.is_set():
+    try:
+      item = device.queue.get(timeout=0.2)
+    except queue_lib.Empty:
+      continue
+    if item is None:
+      return
+    key, flatbuffer = item
+    start = time.perf_counter()
+    try:
+      value = runner.run(flatbuffer)
+      counted = 'measured'
+    except (RuntimeError, ValueError) as e:  # this model or its settings failed on the device: recorded
+      value, counted = f'error: timing failed: {e}', 'failed'
+    except Exception as e:  # pylint: disable=broad-except  (device unreachable or too slow: stop the run)
+      failures.append(e)
+      stop.set()
+      return
+    device.record(key, value)
+    totals.add(**{counted: 1, 'timing_seconds': time.perf_counter() - start})
+    bar.update(1)
 
 
 def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
-  """Measures the configured archs into `workdir/results`; returns (and writes) a summary."""
-  workdir = Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  """Measures the configured archs into `workdir/results` (per device: `results/<host>_<port>`); returns (and
+  writes) a summary. Settings are checked, remote devices pinged and the first model converted before anything
+  is written."""
+  device_runners = check_config(config)
   space = spaces.get(config.get('space', 'nasbench201'))
   keys = space.hashable(choose_archs(config))
   if len(set(keys)) != len(keys):
     raise ValueError('the arch list names some archs twice')
-  _check_plan(workdir, [space.to_str(k) for k in keys], _settings_digest(config), config.fix)
-  writer = ShardWriter(workdir / SHARDS, config.shard_size, space)
-  runner = runners.make_runner(config.runner)
-  todo = [k for k in keys if k not in writer.done]
-  valid = dict(zip(todo, space.is_valid(space.as_keys(todo)))) if todo else {}
+  with files.output_dir(workdir) as workdir:
+    return _measure_into(config, workdir, device_runners, space, keys, progress)
+
+
+def _measure_into(config, workdir: Path, device_runners: list, space, keys: list, progress: bool) -> dict:
+  archs, digest = [space.to_str(k) for k in keys], _settings_digest(config)
+  _check_plan(workdir, archs, digest, config.fix)
+  for runner in device_runners:
+    if isinstance(runner, runners.RemoteRunner):
+      runner.limits()  # unreachable devices and wrong tokens fail here, before any work
   model_config = dict(config.model.to_dict(), input_size=tuple(config.model.input_size))
   conversion_config = config.conversion.to_dict()
   workers = conversion_config.pop('workers')
-  totals = collections.Counter()
-  start = time.perf_counter()
+  valid = dict(zip(keys, space.is_valid(space.as_keys(keys)))) if keys else {}
   context = multiprocessing.get_context('spawn')
-  with concurrent.futures.ProcessPoolExecutor(max(workers, 1), mp_context=context) as pool:
-    pending = collections.deque()
-    queue = iter(k for k in todo if valid[k])
-    def refill():
-      while len(pending) < 2 * max(workers, 1):
-        key = next(queue, None)
-        if key is None:
-          return
-        pending.append((key, pool.submit(convert_arch, space.spec(key), space.keras_builder, model_config,
-                                         conversion_config)))
+  with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent,
+                                              initargs=(os.getpid(),)) as pool:
+    convert_one = lambda key: pool.submit(convert_arch, space.spec(key), space.keras_builder, model_config,
+                                          conversion_config)
+    first = next((k for k in keys if valid[k]), None)
+    first_conversion = convert_one(first).result() if first is not None else None
+    if first_conversion is not None and isinstance(first_conversion[0], str):
+      raise ValueError(f'config.model / config.conversion cannot build and convert {space.to_str(first)}: '
+                       f'{first_conversion[0]}')
+    files.atomic_write_text(workdir / PLAN, json.dumps({'archs': archs, 'settings': digest}) + '\n')
+    devices = _devices(config, workdir, device_runners, space)
+    return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress)
+
+
+def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress) -> dict:
+  """Converts each model once (in the pool) and times it on every device folder that lacks it."""
+  todo = [k for k in keys if any(k not in d.writer.done for d in devices)]
+  totals = _Totals()
+  failures, stop = [], threading.Event()
+  total_work = sum(k not in d.writer.done for d in devices for k in keys)
+  start = time.perf_counter()
+  bar = tqdm.tqdm(total=total_work, desc=f'measuring ({", ".join(r.describe() for d in devices for r in d.runners)})',
+                  unit='model', disable=not progress)
+  threads = [threading.Thread(target=_time_models, args=(d, r, totals, failures, stop, bar), daemon=True)
+             for d in devices for r in d.runners]
+  for thread in threads:
+    thread.start()
+  pending = collections.deque()
+  queue_keys = iter(k for k in todo if valid[k])
+  def refill():
+    while len(pending) < 2 * workers:
+      key = next(queue_keys, None)
+      if key is None:
+        return
+      pending.append((key, concurrent.futures.Future() if key == first else convert_one(key)))
+      if key == first:
+        pending[-1][1].set_result(first_conversion)
+  try:
     refill()
-    bar = tqdm.tqdm(todo, desc=f'measuring ({runner.describe()})', unit='model', disable=not progress)
-    for key in bar:
+    for key in todo:
+      if stop.is_set():
+        break
+      lacking = [d for d in devices if key not in d.writer.done]
       if not valid[key]:
-        writer.append(key, tools.INVALID)
-        totals['invalid'] += 1
+        for device in lacking:
+          device.record(key, tools.INVALID)
+          bar.update(1)
+        totals.add(invalid=1)
         continue
       pending_key, future = pending.popleft()
       assert pending_key == key
       flatbuffer, convert_seconds = future.result()
       refill()
-      totals['convert_seconds'] += convert_seconds
-      if isinstance(flatbuffer, str):
-        writer.append(key, flatbuffer)
-        totals['failed'] += 1
-        continue
-      timing_start = time.perf_counter()
-      try:
-        value = runner.run(flatbuffer)
-        totals['measured'] += 1
-      except (RuntimeError, ValueError) as e:
-        value = f'error: timing failed: {e}'
-        totals['failed'] += 1
-      totals['timing_seconds'] += time.perf_counter() - timing_start
-      writer.append(key, value)
+      totals.add(convert_seconds=convert_seconds)
+      for device in lacking:
+        if isinstance(flatbuffer, str):
+          device.record(key, flatbuffer)
+          totals.add(failed=1)
+          bar.update(1)
+          continue
+        while not stop.is_set():
+          try:
+            device.queue.put((key, flatbuffer), timeout=0.2)
+            break
+          except queue_lib.Full:
+            pass
+    for device in devices:
+      for _ in device.runners:
+        while not stop.is_set():
+          try:
+            device.queue.put(None, timeout=0.2)
+            break
+          except queue_lib.Full:
+            pass
+    for thread in threads:
+      while thread.is_alive() and not stop.is_set():
+        thread.join(0.2)
+  finally:
+    stop.set()  # the threads are done, or must stop (a device failed, or the driver is interrupted)
+    for thread in threads:
+      thread.join()
+    bar.close()
+  if failures:
+    raise failures[0]
   wall = time.perf_counter() - start
   summary = {'planned': len(keys), 'already_done': len(keys) - len(todo), **totals, 'wall_seconds': wall,
              'models_per_hour': 3600 * len(todo) / wall if todo and wall > 0 else None,
-             'runner': runner.describe(), 'shards': len(tools.shard_paths(workdir / SHARDS))}
+             'runner': ', '.join(r.describe() for d in devices for r in d.runners),
+             'shards': sum(len(tools.shard_paths(d.writer.folder)) for d in devices)}
+  if len(devices) > 1:
+    summary['results'] = [str(d.writer.folder.relative_to(workdir)) for d in devices]
   files.atomic_write_text(workdir / 'summary.json', json.dumps(summary, indent=2) + '\n')
   return summary

@@ -4,10 +4,13 @@
 the target device, with timeouts, retries and clear errors."""
 import dataclasses
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from typing import Optional
 
 import ml_collections
 
@@ -39,49 +42,118 @@ class LocalRunner:
 
 
 class RemoteRunner:
-  """The measurement server on a device at host:port."""
+  """The measurement server on a device at host:port.
 
-  def __init__(self, settings: TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 3):
-    self.settings, self.timeout, self.retries = settings, timeout, retries
+  Each model is sent with a fresh request id; after a timeout the same id is sent again, so the server hands back
+  the job it is still timing instead of queueing a copy. Retries back off exponentially (riding out a restart);
+  in the end a server that never answered in time ("slow") is told apart from one that could not be reached.
+  """
+
+  def __init__(self, settings: TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 5,
+               token: Optional[str] = None, backoff: float = 1.0):
+    self.settings, self.timeout, self.retries, self.token, self.backoff = settings, timeout, retries, token, backoff
     self.base = f'http://{host}:{port}'
+    self._limits = None
 
   def describe(self) -> str:
     return f'remote {self.base}'
 
-  def _request(self, request: urllib.request.Request) -> dict:
-    last_error = None
+  def _request(self, path: str, data: Optional[bytes] = None) -> dict:
+    headers = {'Authorization': f'Bearer {self.token}'} if self.token else {}
+    if data is not None:
+      headers['Content-Type'] = 'application/octet-stream'
+    slow, last_error = 0, None
     for attempt in range(self.retries):
+      if attempt:
+        time.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
+      request = urllib.request.Request(f'{self.base}{path}', data=data, headers=headers,
+                                       method='GET' if data is None else 'POST')
       try:
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
           return json.loads(response.read())
-      except urllib.error.HTTPError as e:  # the server answered: the model or settings are bad, no retry
-        raise RuntimeError(f'measurement server {self.base} refused the request: '
-                           f'{json.loads(e.read() or b"{}").get("error", e.reason)}') from e
-      except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+      except urllib.error.HTTPError as e:
+        if e.code < 500:  # the server answered: the model, settings or token are bad; no retry
+          raise RuntimeError(f'measurement server {self.base} refused the request ({e.code}): '
+                             f'{_error_text(e)}') from e
         last_error = e
-        time.sleep(min(2 ** attempt * 0.2, 5))
+      except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+        reason = getattr(e, 'reason', e)
+        slow += isinstance(reason, (TimeoutError, socket.timeout))
+        last_error = e
+    if slow:
+      raise ServerTooSlowError(
+          f'measurement server {self.base} did not answer within {self.timeout:g} s on {slow} of {self.retries} '
+          f'tries (it is reachable but still busy: raise config.runner.timeout); last error: {last_error}')
     raise ConnectionError(f'measurement server {self.base} unreachable after {self.retries} tries '
-                          f'(timeout {self.timeout}s): {last_error}')
+                          f'(timeout {self.timeout:g} s): {last_error}')
 
   def ping(self) -> dict:
-    return self._request(urllib.request.Request(f'{self.base}/ping'))
+    return self._request('/ping')
+
+  def limits(self) -> dict:
+    """The server's request limits (asked once)."""
+    if self._limits is None:
+      self._limits = self.ping().get('limits', {})
+    return self._limits
 
   def run(self, model: bytes) -> list:
-    query = urllib.parse.urlencode({k: int(v) if isinstance(v, bool) else v
-                                    for k, v in dataclasses.asdict(self.settings).items()})
-    request = urllib.request.Request(f'{self.base}/measure?{query}', data=model, method='POST',
-                                     headers={'Content-Type': 'application/octet-stream'})
-    return self._request(request)['timings']
+    max_mb = self.limits().get('max_body_mb')
+    if max_mb is not None and len(model) > max_mb * 2**20:
+      raise RuntimeError(f'model of {len(model) / 2**20:.1f} MiB is over the limit of {max_mb:g} MiB of '
+                         f'measurement server {self.base} (its --max_body_mb)')
+    query = urllib.parse.urlencode({'id': uuid.uuid4().hex, **{k: int(v) if isinstance(v, bool) else v
+                                                              for k, v in dataclasses.asdict(self.settings).items()}})
+    return self._request(f'/measure?{query}', model)['timings']
 
 
-def make_runner(config: ml_collections.ConfigDict):
-  """The runner named by config.kind ('local' or 'remote')."""
-  settings = TimingSettings(threads=config.threads, runs=config.runs, avg_between=config.avg_between,
-                            interval=config.interval, warmup=config.warmup, xnnpack=config.xnnpack)
-  if config.kind == 'local':
-    return LocalRunner(settings)
-  if config.kind == 'remote':
+class ServerTooSlowError(ConnectionError):
+  """The server accepted connections but never answered in time."""
+
+
+def _error_text(error: urllib.error.HTTPError) -> str:
+  try:
+    return json.loads(error.read() or b'{}').get('error', error.reason)
+  except (ValueError, OSError):
+    return str(error.reason)
+
+
+def timing_settings(config: ml_collections.ConfigDict) -> TimingSettings:
+  """The runner config's timing settings, checked against the server's default limits."""
+  raw = {name: config[name] for name in ('threads', 'runs', 'avg_between', 'interval', 'warmup', 'xnnpack')}
+  try:
+    checked = server.check_settings(raw)
+  except ValueError as e:
+    raise ValueError(f'config.runner: {e}') from None
+  return TimingSettings(**{**checked, 'xnnpack': bool(checked['xnnpack'])})
+
+
+def device_addresses(config: ml_collections.ConfigDict) -> list:
+  """[(host, port)] of config.runner.host:port, or of every 'host:port' in config.runner.devices."""
+  if not config.get('devices'):
     if not config.host:
-      raise ValueError('config.runner.host must name the device for a remote runner')
-    return RemoteRunner(settings, config.host, config.port, config.timeout, config.retries)
+      raise ValueError('config.runner.host (or config.runner.devices) must name the device for a remote runner')
+    return [(config.host, int(config.port))]
+  addresses = []
+  for item in str(config.devices).split(','):
+    host, sep, port = item.strip().rpartition(':')
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+      raise ValueError(f'config.runner.devices: {item.strip()!r} is not host:port')
+    addresses.append((host, int(port)))
+  if len(set(addresses)) != len(addresses):
+    raise ValueError(f'config.runner.devices names a device twice: {config.devices!r}')
+  return addresses
+
+
+def make_runners(config: ml_collections.ConfigDict) -> list:
+  """The runners named by config.kind: one 'local', or one 'remote' per device; settings checked first."""
+  settings = timing_settings(config)
+  if config.kind == 'local':
+    return [LocalRunner(settings)]
+  if config.kind == 'remote':
+    if not (config.timeout > 0 and config.retries >= 1):
+      raise ValueError(f'config.runner.timeout ({config.timeout}) must be > 0 and config.runner.retries '
+                       f'({config.retries}) >= 1')
+    token = server.read_token(config.get('token_file', ''))
+    return [RemoteRunner(settings, host, port, config.timeout, config.retries, token)
+            for host, port in device_addresses(config)]
   raise ValueError(f"config.runner.kind must be 'local' or 'remote', got {config.kind!r}")

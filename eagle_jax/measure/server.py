@@ -1,19 +1,37 @@
 """Measurement server for a target device: receives a .tflite model over HTTP, times it, returns raw timings.
 
-python -m eagle_jax.measure.server --host=0.0.0.0 --port=8765
+python -m eagle_jax.measure.server [--host=127.0.0.1] [--port=8765] [--token_file=FILE] [limits]
 
 Needs only numpy and a TFLite interpreter: `ai-edge-litert`, or `tflite-runtime` on older boards and Python
 versions; this file can be copied to the device alone and run as `python server.py --host ... --port ...`.
-Endpoints: GET /ping -> {"interpreter": ..., "version": ...}; POST /measure?threads=&runs=&avg_between=
-&interval=&warmup=&xnnpack= with the model bytes as body -> {"timings": [[seconds, ...], ...]}.
+
+Security: it listens on 127.0.0.1 unless told otherwise. Any other address needs a shared token, read from
+--token_file or the EAGLE_JAX_MEASURE_TOKEN environment variable (never from a flag value, which `ps` shows);
+clients send it as `Authorization: Bearer <token>` and it is compared in constant time.
+Robustness: a thread per connection with a socket timeout (a slow or silent client holds only its own
+connection), checked headers, bounded bodies, bounded settings, and tensor memory checked before allocation;
+every refusal is a 4xx with a JSON `error`. Timing itself stays one model at a time.
+Endpoints: GET /ping -> {"interpreter", "version", "limits"}; POST /measure?id=&threads=&runs=&avg_between=
+&interval=&warmup=&xnnpack=&seed= with the model bytes as body -> {"timings": [[seconds, ...], ...]}. A request
+whose `id` the server already knows waits for (or returns) that job's result instead of timing the model again.
 """
 import argparse
+import collections
+import dataclasses
 import gc
+import hmac
+import ipaddress
 import json
+import math
+import os
+import re
+import socket
 import threading
 import time
 import urllib.parse
 from http import server as http_server
+from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -24,13 +42,68 @@ except ImportError:  # pragma: no cover - devices without LiteRT
   from tflite_runtime import interpreter as tflite  # pylint: disable=g-import-not-at-top
   INTERPRETER = 'tflite_runtime'
 
-_SETTINGS = {'threads': int, 'runs': int, 'avg_between': int, 'interval': float, 'warmup': int, 'xnnpack': int,
-             'seed': int}
+TOKEN_ENV = 'EAGLE_JAX_MEASURE_TOKEN'
+_JOB_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
-def make_interpreter(model: bytes, threads: int = 1, xnnpack: bool = True):
+@dataclasses.dataclass(frozen=True)
+class Limits:
+  """What one request may ask of the server (also checked by the driver before any work)."""
+  max_body_mb: float = 64.0        # model size
+  max_tensor_mb: float = 2048.0    # all tensors of one model, checked before allocating them
+  request_timeout: float = 30.0    # seconds a client may stay silent while sending a request
+  max_threads: int = 64
+  max_runs: int = 10_000
+  max_avg_between: int = 1_000
+  max_warmup: int = 10_000
+  max_interval: float = 10.0
+  max_seconds_estimate: float = 3600.0  # runs * interval, the sleep a request alone asks for
+
+  @property
+  def max_body_bytes(self) -> int:
+    return int(self.max_body_mb * 2**20)
+
+
+# name: (type, lowest, attribute of Limits holding the highest)
+SETTINGS = {'threads': (int, 1, 'max_threads'), 'runs': (int, 1, 'max_runs'),
+            'avg_between': (int, 1, 'max_avg_between'), 'interval': (float, 0.0, 'max_interval'),
+            'warmup': (int, 0, 'max_warmup'), 'xnnpack': (int, 0, None), 'seed': (int, 0, None)}
+
+
+def check_settings(settings: dict, limits: Limits = Limits()) -> dict:
+  """Settings as their types, within bounds; ValueError naming the first bad one."""
+  unknown = sorted(set(settings) - set(SETTINGS))
+  if unknown:
+    raise ValueError(f'unknown timing settings {unknown}; known: {sorted(SETTINGS)}')
+  out = {}
+  for name, raw in settings.items():
+    kind, low, high_name = SETTINGS[name]
+    try:
+      value = kind(raw) if not isinstance(raw, bool) else int(raw)
+    except (TypeError, ValueError):
+      raise ValueError(f'timing setting {name}={raw!r} is not {"an integer" if kind is int else "a number"}'
+                       ) from None
+    high = getattr(limits, high_name) if high_name else (1 if name == 'xnnpack' else 2**31 - 1)
+    if not (math.isfinite(value) and low <= value <= high):
+      raise ValueError(f'timing setting {name}={value} is outside [{low}, {high}]')
+    out[name] = value
+  seconds = out.get('runs', 1) * out.get('interval', 0.0)
+  if seconds > limits.max_seconds_estimate:
+    raise ValueError(f'timing settings ask for {seconds:.0f} s of sleep (runs x interval), over the '
+                     f'{limits.max_seconds_estimate:.0f} s limit')
+  return out
+
+
+def make_interpreter(model: bytes, threads: int = 1, xnnpack: bool = True, max_tensor_bytes: Optional[int] = None):
+  """A LiteRT interpreter with its tensors allocated, after checking their total size against the budget."""
   resolver = (tflite.OpResolverType.AUTO if xnnpack else tflite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
   interpreter = tflite.Interpreter(model_content=model, num_threads=threads, experimental_op_resolver_type=resolver)
+  if max_tensor_bytes is not None:
+    needed = sum(int(np.prod(d['shape'], dtype=np.float64)) * np.dtype(d['dtype']).itemsize
+                 for d in interpreter.get_tensor_details())
+    if needed > max_tensor_bytes:
+      raise MemoryError(f'the model needs {needed / 2**20:.1f} MiB of tensors, over the server budget of '
+                        f'{max_tensor_bytes / 2**20:.1f} MiB (--max_tensor_mb)')
   interpreter.allocate_tensors()
   return interpreter
 
@@ -46,13 +119,13 @@ def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
 
 
 def time_model(model: bytes, threads: int = 1, runs: int = 100, avg_between: int = 10, interval: float = 0.01,
-               warmup: int = 10, xnnpack: bool = True, seed: int = 0) -> list:
+               warmup: int = 10, xnnpack: bool = True, seed: int = 0, max_tensor_bytes: Optional[int] = None) -> list:
   """`runs` lists of `avg_between` invoke() times in seconds (perf_counter_ns, GC off within a run), after
   `warmup` untimed invokes; a fresh input per run and `interval` seconds of sleep between runs."""
   if min(threads, runs, avg_between) < 1 or warmup < 0 or interval < 0:
     raise ValueError(f'bad timing settings: threads={threads} runs={runs} avg_between={avg_between} '
                      f'warmup={warmup} interval={interval}')
-  interpreter = make_interpreter(model, threads, xnnpack)
+  interpreter = make_interpreter(model, threads, xnnpack, max_tensor_bytes)
   detail = interpreter.get_input_details()[0]
   rng = np.random.default_rng(seed)
   interpreter.set_tensor(detail['index'], random_input(detail, rng))
@@ -75,58 +148,199 @@ def time_model(model: bytes, threads: int = 1, runs: int = 100, avg_between: int
   return timings
 
 
-class _Handler(http_server.BaseHTTPRequestHandler):
-  lock = threading.Lock()
+class _Job:
+  """One model's timing; requests with the same id share it."""
 
-  def _reply(self, status: int, payload: dict):
+  def __init__(self):
+    self.done = threading.Event()
+    self.status, self.payload = 500, {'error': 'the job did not finish'}
+
+
+class _Refusal(Exception):
+
+  def __init__(self, status: int, message: str, close: bool = False):
+    super().__init__(message)
+    self.status, self.close = status, close
+
+
+class MeasurementServer(http_server.ThreadingHTTPServer):
+  """A thread per connection; one model timed at a time; finished jobs kept by id for retries."""
+  daemon_threads = True
+  keep_jobs = 256
+
+  def __init__(self, address, token: Optional[str], limits: Limits):
+    self.token, self.limits = token, limits
+    self.device_lock, self.jobs_lock = threading.Lock(), threading.Lock()
+    self.jobs = collections.OrderedDict()
+    super().__init__(address, _Handler)
+
+  def job(self, job_id: Optional[str]):
+    """(job, True if this request must run it)."""
+    if job_id is None:
+      return _Job(), True
+    with self.jobs_lock:
+      if job_id in self.jobs:
+        self.jobs.move_to_end(job_id)
+        return self.jobs[job_id], False
+      job = self.jobs[job_id] = _Job()
+      while len(self.jobs) > self.keep_jobs:
+        self.jobs.popitem(last=False)
+      return job, True
+
+
+class _Handler(http_server.BaseHTTPRequestHandler):
+  server: MeasurementServer
+
+  def setup(self):
+    self.timeout = self.server.limits.request_timeout  # applied to the socket by StreamRequestHandler.setup
+    super().setup()
+
+  def _reply(self, status: int, payload: dict, close: bool = False):
     body = json.dumps(payload).encode()
     self.send_response(status)
     self.send_header('Content-Type', 'application/json')
     self.send_header('Content-Length', str(len(body)))
+    if close:
+      self.send_header('Connection', 'close')
+      self.close_connection = True
     self.end_headers()
     self.wfile.write(body)
 
+  def _authorize(self):
+    token = self.server.token
+    if token is None:
+      return
+    sent = self.headers.get('Authorization', '')
+    expected = f'Bearer {token}'
+    if not hmac.compare_digest(sent.encode('utf-8', 'replace'), expected.encode('utf-8')):
+      raise _Refusal(401, 'missing or wrong token (send Authorization: Bearer <token>; the client reads it from '
+                     f'config.runner.token_file or {TOKEN_ENV})')
+
+  def _body(self) -> bytes:
+    """The request body, read whole; refusals for a missing, malformed or oversized Content-Length."""
+    raw = self.headers.get('Content-Length')
+    if raw is None:
+      raise _Refusal(411, 'Content-Length is required', close=True)
+    if not raw.strip().isdigit():
+      raise _Refusal(400, f'bad Content-Length {raw!r}', close=True)
+    length = int(raw)
+    if length > self.server.limits.max_body_bytes:
+      raise _Refusal(413, f'model of {length / 2**20:.1f} MiB is over the server limit of '
+                     f'{self.server.limits.max_body_mb:g} MiB (--max_body_mb)', close=True)
+    body = self.rfile.read(length)
+    if len(body) != length:
+      raise _Refusal(400, f'body ended after {len(body)} of {length} bytes', close=True)
+    return body
+
+  def _handle(self, respond):
+    try:
+      self._authorize()
+      respond()
+    except _Refusal as e:
+      self._reply(e.status, {'error': str(e)}, e.close)
+    except (TimeoutError, socket.timeout, ConnectionError):
+      self.close_connection = True  # the client went silent or away mid-request: drop it, others are unaffected
+
   def do_GET(self):  # pylint: disable=invalid-name
-    if urllib.parse.urlparse(self.path).path != '/ping':
-      return self._reply(404, {'error': f'unknown path {self.path}'})
-    return self._reply(200, {'interpreter': INTERPRETER, 'version': getattr(tflite, '__version__', 'unknown')})
+    def respond():
+      if urllib.parse.urlparse(self.path).path != '/ping':
+        raise _Refusal(404, f'unknown path {self.path}')
+      self._reply(200, {'interpreter': INTERPRETER, 'version': getattr(tflite, '__version__', 'unknown'),
+                        'limits': dataclasses.asdict(self.server.limits)})
+    self._handle(respond)
 
   def do_POST(self):  # pylint: disable=invalid-name
-    url = urllib.parse.urlparse(self.path)
-    if url.path != '/measure':
-      return self._reply(404, {'error': f'unknown path {url.path}'})
-    try:
-      query = urllib.parse.parse_qs(url.query)
-      unknown = set(query) - set(_SETTINGS)
-      if unknown:
-        raise ValueError(f'unknown settings {sorted(unknown)}')
-      settings = {k: _SETTINGS[k](v[0]) for k, v in query.items()}
-      model = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+    def respond():
+      url = urllib.parse.urlparse(self.path)
+      if url.path != '/measure':
+        raise _Refusal(404, f'unknown path {url.path}', close=True)
+      model = self._body()  # read before any other refusal, so the client sees the answer, not a broken pipe
+      query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+      job_id = query.pop('id', None)
+      if job_id is not None and not _JOB_ID.fullmatch(job_id):
+        raise _Refusal(400, f'bad request id {job_id!r} (1-64 letters, digits, - or _)')
+      try:
+        settings = check_settings(query, self.server.limits)
+      except ValueError as e:
+        raise _Refusal(400, str(e)) from None
       if not model:
-        raise ValueError('empty model body')
-      with self.lock:  # one model at a time on the device
-        timings = time_model(model, **settings)
+        raise _Refusal(400, 'empty model body')
+      job, run_it = self.server.job(job_id)
+      if run_it:
+        self._run(job, model, settings)
+      job.done.wait()
+      self._reply(job.status, job.payload)
+    self._handle(respond)
+
+  def _run(self, job: _Job, model: bytes, settings: dict):
+    try:
+      with self.server.device_lock:  # one model at a time on the device
+        timings = time_model(model, **settings, max_tensor_bytes=int(self.server.limits.max_tensor_mb * 2**20))
+      job.status, job.payload = 200, {'timings': timings}
+    except MemoryError as e:
+      job.status, job.payload = 413, {'error': str(e)}
     except (ValueError, RuntimeError) as e:
-      return self._reply(400, {'error': f'{type(e).__name__}: {e}'})
-    return self._reply(200, {'timings': timings})
+      job.status, job.payload = 400, {'error': f'{type(e).__name__}: {e}'}
+    finally:
+      job.done.set()
 
   def log_message(self, format, *args):  # pylint: disable=redefined-builtin
     pass
 
 
-def serve(host: str, port: int) -> http_server.HTTPServer:
-  """A server bound to host:port (port 0 picks a free one); call serve_forever() on it."""
-  return http_server.HTTPServer((host, port), _Handler)
+def is_loopback(host: str) -> bool:
+  try:
+    return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+  except (OSError, ValueError):
+    return False
+
+
+def read_token(token_file: str = '') -> Optional[str]:
+  """The shared token from a file (first line) or, without one, the EAGLE_JAX_MEASURE_TOKEN variable."""
+  if token_file:
+    path = Path(token_file).expanduser()
+    if not path.is_file():
+      raise FileNotFoundError(f'token file {path} does not exist')
+    token = path.read_text().strip()
+    if not token:
+      raise ValueError(f'token file {path} is empty')
+    return token
+  return os.environ.get(TOKEN_ENV) or None
+
+
+def serve(host: str = '127.0.0.1', port: int = 0, token: Optional[str] = None,
+          limits: Limits = Limits()) -> MeasurementServer:
+  """A server bound to host:port (port 0 picks a free one); call serve_forever() on it. Any address but
+  loopback needs a token."""
+  if token is None and not is_loopback(host):
+    raise ValueError(f'refusing to listen on {host} without a token: anyone on the network could run models on '
+                     f'this device. Put a shared secret in a file (--token_file) or in {TOKEN_ENV}')
+  return MeasurementServer((host, port), token, limits)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--host', default='0.0.0.0')
+  parser.add_argument('--host', default='127.0.0.1', help='address to listen on (others need a token)')
   parser.add_argument('--port', type=int, default=8765)
+  parser.add_argument('--token_file', default='', help=f'file holding the shared token (else ${TOKEN_ENV})')
+  defaults = Limits()
+  for field in dataclasses.fields(Limits):
+    parser.add_argument(f'--{field.name}', type=field.type if callable(field.type) else type(field.default),
+                        default=getattr(defaults, field.name))
   args = parser.parse_args()
-  httpd = serve(args.host, args.port)
-  print(f'measurement server ({INTERPRETER}) on {args.host}:{httpd.server_address[1]}', flush=True)
-  httpd.serve_forever()
+  limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+  try:
+    httpd = serve(args.host, args.port, read_token(args.token_file), limits)
+  except (ValueError, FileNotFoundError, OSError) as e:
+    parser.exit(2, f'error: {e}\n')
+  print(f'measurement server ({INTERPRETER}) on {args.host}:{httpd.server_address[1]}'
+        f'{" (token required)" if httpd.token else ""}', flush=True)
+  try:
+    httpd.serve_forever()
+  except KeyboardInterrupt:
+    pass
+  finally:
+    httpd.server_close()
 
 
 if __name__ == '__main__':

@@ -33,7 +33,7 @@ def main(argv):
   with tempfile.TemporaryDirectory() as workdir:
     summary = driver.measure(config, workdir, progress=False)
   out['driver'] = {k: summary[k] for k in ('models_per_hour', 'convert_seconds', 'timing_seconds', 'wall_seconds')}
-  runner = runners.make_runner(config.runner)
+  runner = runners.make_runners(config.runner)[0]
   convert_seconds = timing_seconds = 0.0
   start = time.perf_counter()
   for vec in driver.choose_archs(config):
