@@ -63,7 +63,7 @@ def main(argv):
       config.repeats = _REPEATS.value
       config.seed = _SEED.value
       config.training.epochs = _EPOCHS.value
-      metrics = experiment.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor)
+      metrics = experiment.train_and_evaluate(config, Path(_WORKDIR.value) / device / predictor, overwrite=True)
       results[f'{device}/{predictor}'] = {**{k: v for k, v in metrics.items() if k != 'repeats'},
                                           'epochs': config.training.epochs}
       print(device, predictor, metrics['within_10pct'], metrics['spearman'], flush=True)

@@ -25,3 +25,38 @@ def latbench_path():
   def path(device: str) -> Path:
     return LATBENCH / f'{device}.pickle'
   return path
+
+
+def _processes_started_after(pid: int) -> list:
+  """(pid, command line) of processes started after `pid` whose command runs eagle_jax or a multiprocessing
+  worker, except multiprocessing's resource tracker, which exits with pytest (Linux /proc; empty elsewhere)."""
+  def start_ticks(stat_path: Path) -> int:
+    return int(stat_path.read_text().rsplit(')', 1)[1].split()[19])
+  try:
+    own = start_ticks(Path(f'/proc/{pid}/stat'))
+  except OSError:
+    return []
+  found = []
+  for stat in Path('/proc').glob('[0-9]*/stat'):
+    try:
+      other = int(stat.parent.name)
+      state = stat.read_text().rsplit(')', 1)[1].split()[0]
+      command = (stat.parent / 'cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
+      if other != pid and state != 'Z' and start_ticks(stat) >= own and 'resource_tracker' not in command and (
+          'eagle_jax' in command or 'multiprocessing' in command):  # the tracker exits with pytest itself
+        found.append((other, command.strip()))
+    except OSError:
+      continue
+  return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+  """Nothing a test starts may outlive the test session (servers, drivers, conversion workers)."""
+  import os  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  deadline = time.time() + 10
+  while (left := _processes_started_after(os.getpid())) and time.time() < deadline:
+    time.sleep(0.5)
+  if left:
+    session.exitstatus = 1
+    print(f'\nprocesses left running after the tests: {left}')

@@ -252,7 +252,7 @@ def test_log_target_predictor_predicts_in_target_units(tmp_path):
     ({'data.training_points': 500}, 'do not fit'),
     ({'training.eval_only': True}, 'eval_only needs config.training.load_from'),
     ({'model.head': 'threeway'}, 'head must be one of'),
-    ({'model.predictor': 'transformer'}, 'body must be one of'),
+    ({'model.predictor': 'transformer'}, 'config.model.predictor must be one of'),
     ({'data.total_points': 100000}, 'total_points=100000'),
     ({'data.measurement': ''}, 'must name a dataset'),
 ])

@@ -10,7 +10,7 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('cpu/epyc-litert-fp32-1thread-nb101', space='nasbench101')
+  config = defaults.eagle_config('cpu/epyc-litert-fp32-1thread-nb101', space='nasbench101', units='s')
   config.data.update(training_points=0.7, validation_points=0.1, log_targets=True, normalize=True,
                      cost_features=('flops', 'params'))
   config.model.dropout = 0.002

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from eagle_jax import cli
 from eagle_jax.data import formats
 from eagle_jax.data import tools
 
@@ -68,7 +69,7 @@ def main(argv):
 
 
 def entry_point():
-  app.run(main)
+  cli.run(main)
 
 
 if __name__ == '__main__':

@@ -31,6 +31,12 @@ class Dataset:
   def __post_init__(self):
     if len(self.keys) != len(self.values):
       raise ValueError(f'{self.name}: {len(self.keys)} keys but {len(self.values)} values')
+    values = np.asarray(self.values, np.float64)
+    bad = ~np.isfinite(values) | ((values <= 0) if self.units == 's' else False)
+    if bad.any():
+      row = int(np.argmax(bad))
+      raise ValueError(f'{self.name or "dataset"}: value {values[row]} for {self.space.to_str(self.keys[row])} is '
+                       f'not {"a positive latency" if self.units == "s" else "a finite number"}')
 
   def __len__(self) -> int:
     return len(self.values)

@@ -88,9 +88,12 @@ def parse_key(raw_key, path, space=DEFAULT_SPACE):
 def _number(value, key, path) -> float:
   if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
     raise ValueError(f'{path}: value for {key} is {value!r}, not a number')
-  value = float(value)
-  if math.isnan(value):
-    raise ValueError(f'{path}: value for {key} is NaN')
+  try:
+    value = float(value)
+  except OverflowError:
+    raise ValueError(f'{path}: value for {key} is too large for a float ({str(value)[:20]}...)') from None
+  if not math.isfinite(value):
+    raise ValueError(f'{path}: value for {key} is {value}, not a finite number')
   return value
 
 
@@ -118,7 +121,11 @@ def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dic
   """Reads a CSV with an `arch_str` key (NB201 also `op0..op5`) and a value column (`value`, `column`, or the
   only one); `where` keeps only rows whose given columns equal the given strings (e.g. {'dataset': 'cifar100'})."""
   path = Path(path)
-  text = _read_bytes(path).decode('utf-8')
+  try:
+    text = _read_bytes(path).decode('utf-8-sig')
+  except UnicodeDecodeError as e:
+    line = _read_bytes(path)[:e.start].count(b'\n') + 1
+    raise ValueError(f'{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV as UTF-8') from None
   reader = csv.DictReader(io.StringIO(text))
   header = reader.fieldnames or []
   op_cols = [f'op{k}' for k in range(6)] if spaces.get(space).name == DEFAULT_SPACE else []
@@ -139,9 +146,12 @@ def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dic
   if column not in header:
     raise ValueError(f'{path}: no column {column!r}; columns are {header}')
   pairs = []
-  for line, row in enumerate(reader, start=2):
-    if row[column] in ('', None) or any(row[c] != str(v) for c, v in where.items()):
-      continue  # not measured, or filtered out
+  for row in reader:
+    line = reader.line_num
+    if None in row or None in row.values():
+      raise ValueError(f'{path}:{line}: the row does not have the header\'s {len(header)} fields {header}')
+    if row[column] == '' or any(row[c] != str(v) for c, v in where.items()):
+      continue  # an empty cell is "not measured"; or filtered out
     key = [row[c] for c in op_cols] if has_ops else row['arch_str']
     try:
       key = [int(v) for v in key] if has_ops else key

@@ -8,6 +8,7 @@ import json
 from absl import app, flags
 from ml_collections import config_flags
 
+from eagle_jax import cli
 from eagle_jax.measure import driver
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Where result shards, plan and summary are written.')
@@ -22,4 +23,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['config', 'workdir'])
-  app.run(main)
+  cli.run(main)

@@ -1,5 +1,7 @@
 """Predictor checkpoints: orbax-saved params plus a JSON card (model config, target, normalisation)."""
+import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Tuple
@@ -14,15 +16,35 @@ PARAMS_DIR = 'checkpoint'
 CARD = 'predictor.json'
 
 
+def params_digest(params) -> str:
+  """SHA-256 of every parameter's path, dtype, shape and bytes: ties a card to its parameters."""
+  digest = hashlib.sha256()
+  for path, leaf in jax.tree_util.tree_flatten_with_path(jax.device_get(params))[0]:
+    leaf = np.ascontiguousarray(leaf)
+    digest.update(f'{jax.tree_util.keystr(path)}|{leaf.dtype.str}|{leaf.shape}|'.encode())
+    digest.update(leaf.tobytes())
+  return digest.hexdigest()
+
+
 def save(workdir, params, card: dict) -> Path:
-  """Writes `workdir/checkpoint` (orbax, atomic) and `workdir/predictor.json`; replaces an older one."""
+  """Writes the parameters and their card as one folder, `workdir/checkpoint` (orbax params plus
+  `predictor.json`, which holds the parameters' digest), swapped in for an older one by renames; a copy of the
+  card goes to `workdir/predictor.json` for people and tools."""
   workdir = Path(workdir).resolve()
-  target = workdir / PARAMS_DIR
-  if target.exists():
-    shutil.rmtree(target)
+  card = {**card, 'params_sha256': params_digest(params)}
+  text = json.dumps(card, indent=2, sort_keys=True) + '\n'
+  target, staging, old = workdir / PARAMS_DIR, workdir / f'.{PARAMS_DIR}.new', workdir / f'.{PARAMS_DIR}.old'
+  for leftover in (staging, old):
+    if leftover.exists():
+      shutil.rmtree(leftover)
   with ocp.StandardCheckpointer() as checkpointer:
-    checkpointer.save(target, jax.device_get(params))
-  files.atomic_write_text(workdir / CARD, json.dumps(card, indent=2, sort_keys=True) + '\n')
+    checkpointer.save(staging, jax.device_get(params))
+  files.atomic_write_text(staging / CARD, text)
+  if target.exists():
+    os.replace(target, old)
+  os.replace(staging, target)
+  files.atomic_write_text(workdir / CARD, text)
+  shutil.rmtree(old, ignore_errors=True)
   return target
 
 
@@ -30,6 +52,9 @@ def locate(path) -> Path:
   """The workdir holding a checkpoint, given the workdir or its checkpoint folder."""
   path = Path(path).resolve()
   workdir = path.parent if path.name == PARAMS_DIR else path
+  if not (workdir / PARAMS_DIR).is_dir() and (workdir / f'.{PARAMS_DIR}.old').is_dir():
+    raise FileNotFoundError(f'{workdir}: a checkpoint save was interrupted; the previous one is in '
+                            f'{workdir / f".{PARAMS_DIR}.old"} (rename it to {PARAMS_DIR}, or train again)')
   if not (workdir / CARD).is_file() or not (workdir / PARAMS_DIR).is_dir():
     raise FileNotFoundError(f'no predictor checkpoint at {path} (expected {CARD} and {PARAMS_DIR}/ in a workdir '
                             'written by python -m eagle_jax.train)')
@@ -37,11 +62,24 @@ def locate(path) -> Path:
 
 
 def load(path) -> Tuple[dict, dict]:
-  """(params, card) of a saved predictor."""
+  """(params, card) of a saved predictor; a clear error naming the workdir for a damaged or mismatched pair."""
   workdir = locate(path)
-  card = json.loads((workdir / CARD).read_text())
-  with ocp.StandardCheckpointer() as checkpointer:
-    params = checkpointer.restore(workdir / PARAMS_DIR)
+  inner = workdir / PARAMS_DIR / CARD
+  card_path = inner if inner.is_file() else workdir / CARD  # workdirs saved before the card moved inside
+  try:
+    card = json.loads(card_path.read_text())
+    if not isinstance(card, dict) or not isinstance(card.get('model'), dict):
+      raise ValueError('no "model" section')
+  except (ValueError, UnicodeDecodeError) as e:
+    raise ValueError(f'{card_path}: not a predictor card: {e}') from None
+  try:
+    with ocp.StandardCheckpointer() as checkpointer:
+      params = checkpointer.restore(workdir / PARAMS_DIR)
+  except Exception as e:  # pylint: disable=broad-except  (orbax raises many kinds for a damaged folder)
+    raise ValueError(f'{workdir / PARAMS_DIR}: damaged checkpoint ({type(e).__name__}: {e})') from None
+  if 'params_sha256' in card and params_digest(params) != card['params_sha256']:
+    raise ValueError(f'{workdir}: the checkpoint parameters do not match their card {card_path} (an interrupted '
+                     'save or a changed file); train again into a new workdir')
   return params, card
 
 

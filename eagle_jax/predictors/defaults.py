@@ -2,11 +2,12 @@
 import ml_collections
 
 
-def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn',
-                 space: str = 'nasbench201') -> ml_collections.ConfigDict:
+def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn', space: str = 'nasbench201',
+                 units: str = '') -> ml_collections.ConfigDict:
   """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs.
 
-  `space_predictions` writes every enumerated arch's prediction after training (NB101 configs turn it off:
+  `units='s'` marks latency targets (lower is better; any value that is not positive is refused) for files that do
+  not carry their units (bundled and registered datasets do). `space_predictions` writes every enumerated arch's prediction after training (NB101 configs turn it off:
   423,624 cells take about a minute; `python -m eagle_jax.train ... --config.space_predictions=True`)."""
   config = ml_collections.ConfigDict()
   config.seed = 0
@@ -16,7 +17,7 @@ def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn',
   config.data = ml_collections.ConfigDict(dict(
       measurement=measurement, column=ml_collections.FieldReference(None, field_type=str), only_valid=True,
       total_points=ml_collections.FieldReference(None, field_type=int), training_points=100.0,
-      validation_points=100.0, normalize=False, log_targets=False,
+      validation_points=100.0, normalize=False, log_targets=False, units=units,
       cost_features=()))  # points: counts, or fractions in (0, 1); cost_features: ('flops', 'params') augments
   config.model = ml_collections.ConfigDict(dict(
       predictor=predictor, head=head, num_layers=4, num_hidden=600, dropout=0.2, message_passing='dense'))

@@ -1,6 +1,8 @@
 """The train binary's experiment: load the configured dataset, split it (repeats), fit or evaluate the predictor,
 and write metrics.json, predictions.csv, a scatter plot, history, the checkpoint and whole-space predictions."""
+import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -19,6 +21,8 @@ def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset
   if not data_config.get('measurement'):
     raise ValueError('config.data.measurement must name a dataset (a file path or a bundled name)')
   dataset = dataset_lib.load_dataset(data_config.measurement, data_config.get('column'), space=config.get('space'))
+  if data_config.get('units') and not dataset.units:  # files without units of their own (bundled ones have them)
+    dataset = dataclasses.replace(dataset, units=data_config.units)
   if data_config.get('only_valid', True):
     dataset = dataset.subset(dataset.valid)
   total = data_config.get('total_points')
@@ -26,7 +30,25 @@ def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset
     if total > len(dataset):
       raise ValueError(f'config.data.total_points={total} but {dataset.name} has only {len(dataset)} models')
     dataset = dataset.subset(np.arange(total))
+  if len(dataset) and np.ptp(dataset.values) == 0:
+    raise ValueError(f'{dataset.name}: all {len(dataset)} target values equal {float(dataset.values[0])!r}; a predictor '
+                     'has nothing to learn from them')
   return dataset
+
+
+OUTPUTS = ('metrics.json', 'predictions.csv', 'scatter.png', 'history.json', 'space_predictions.pickle',
+           checkpoints.CARD, checkpoints.PARAMS_DIR)
+
+
+def _claim(workdir: Path, overwrite: bool) -> None:
+  """A workdir holds one run: refuse one holding another run's outputs, or (overwrite) remove them all first."""
+  found = [name for name in OUTPUTS if (workdir / name).exists()]
+  if found and not overwrite:
+    raise FileExistsError(f'{workdir} already holds a training run ({", ".join(found)}); use a new workdir, or '
+                          'pass --overwrite to replace all of its outputs')
+  for name in found:
+    path = workdir / name
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _aggregate(runs: list) -> dict:
@@ -53,12 +75,19 @@ def _test_metrics(head: str, terms, true: np.ndarray, normalizer: normalization.
   return out, score
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir) -> dict:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir, overwrite: bool = False) -> dict:
   """Trains (or evaluates) the configured predictor; writes metrics.json, predictions.csv, a checkpoint and a
-  scatter plot under `workdir`; returns the metrics."""
-  workdir = Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  scatter plot under `workdir` (which must not hold another run, unless `overwrite`); returns the metrics."""
+  kinds = (*models.BODIES, *baselines.BASELINES)
+  if config.model.predictor not in kinds:
+    raise ValueError(f'config.model.predictor must be one of {kinds}, got {config.model.predictor!r}')
   dataset = load_training_data(config)
+  with files.output_dir(workdir) as workdir:
+    _claim(workdir, overwrite)
+    return _train_into(config, workdir, dataset)
+
+
+def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: dataset_lib.Dataset) -> dict:
   kind = config.model.predictor
   normalizer = normalization.Normalizer.fit(dataset.values, config.data.get('normalize', False),
                                             config.data.get('log_targets', False))

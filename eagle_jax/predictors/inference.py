@@ -4,6 +4,7 @@ size); binary ranking is one sort by a - b, with a `faithful` mode that reproduc
 import functools
 from typing import Optional
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -105,7 +106,14 @@ def load(workdir_or_checkpoint, space: Optional[str] = None) -> TrainedPredictor
   params, card = checkpoints.load(workdir_or_checkpoint)
   if space is not None:
     checkpoints.check_space(card, spaces.get(space).name, workdir_or_checkpoint)
-  return TrainedPredictor(params, card)
+  try:
+    predictor = TrainedPredictor(params, card)
+    num_augments = len(card.get('cost_features', ()))
+    expected = jax.eval_shape(lambda: initialization.fresh_params(predictor.model, predictor.space, 0, num_augments))
+  except (KeyError, TypeError, ValueError, AttributeError) as e:
+    raise ValueError(f'predictor card in {workdir_or_checkpoint} is not usable: {type(e).__name__}: {e}') from None
+  checkpoints.check_compatible(params, expected, workdir_or_checkpoint)
+  return predictor
 
 
 def infer_space(predictor: TrainedPredictor, path, keys: Optional[np.ndarray] = None, only_valid: bool = True,

@@ -8,6 +8,11 @@ from eagle_jax.predictors import checkpoints, models
 
 
 def create_model(model_config: ml_collections.ConfigDict) -> models.Predictor:
+  """The predictor of a config.model section; ValueError naming the key of a bad choice."""
+  for key, choices in (('predictor', models.BODIES), ('head', models.HEADS),
+                       ('message_passing', models.MESSAGE_PASSING)):
+    if model_config.get(key, choices[0]) not in choices:
+      raise ValueError(f'config.model.{key} must be one of {choices}, got {model_config.get(key)!r}')
   return models.Predictor(body=model_config.predictor, head=model_config.head,
                           num_layers=model_config.num_layers, num_hidden=model_config.num_hidden,
                           dropout_rate=model_config.dropout, message_passing=model_config.get('message_passing',

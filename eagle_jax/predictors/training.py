@@ -107,6 +107,10 @@ def fit(model: models.Predictor, params, train: batches_lib.Arrays, valid: Optio
     state, train_loss = train_epoch(state, train, batches, masks, epoch_key, head=head)
     train_loss = float(train_loss)
     val_loss = loss_on(apply, state.params, valid, head) if valid is not None and len(valid) > 1 else train_loss
+    if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+      raise FloatingPointError(f'training diverged: loss is {train_loss} (validation {val_loss}) at epoch {epoch} '
+                               f'with learning rate {learning_rate:g}; nothing was saved. Lower '
+                               'config.training.learning_rate, or normalise the targets (config.data.normalize)')
     history.append({'epoch': epoch, 'train_loss': train_loss, 'valid_loss': val_loss, 'lr': learning_rate})
     bar.set_postfix(train=f'{train_loss:.4g}', valid=f'{val_loss:.4g}')
     if val_loss < best[0]:

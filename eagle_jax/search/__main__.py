@@ -5,6 +5,7 @@ python -m eagle_jax.search --config=configs/search/brp_nasbench201.py --workdir=
 from absl import app, flags
 from ml_collections import config_flags
 
+from eagle_jax import cli
 from eagle_jax.search import job
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Where log.txt, trace.txt, summary.json and plots are written.')
@@ -31,4 +32,4 @@ def main(argv):
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['config', 'workdir'])
-  app.run(main)
+  cli.run(main)

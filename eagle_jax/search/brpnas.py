@@ -70,11 +70,13 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
   """
   search = config.search
   budget, iterations = search.budget, search.iterations
+  if budget < 2:
+    raise ValueError(f'config.search.budget={budget}: a search needs at least 2 models to train')
   if budget > len(candidates):
     raise ValueError(f'config.search.budget={budget} exceeds the {len(candidates)} candidate models')
   if iterations < 1 or budget < 2 * iterations:
-    raise ValueError(f'config.search.iterations={iterations} must be >= 1 with at least 2 models per iteration '
-                     f'(budget {budget})')
+    raise ValueError(f'config.search.iterations={iterations} must be >= 1 and at most budget/2 = {budget // 2} '
+                     f'(at least 2 models per iteration; config.search.budget={budget})')
   per_iteration = budget // iterations
   rng = np.random.default_rng(config.seed)
   space = spaces.get(config.get('space', 'nasbench201'))

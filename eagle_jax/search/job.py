@@ -1,5 +1,6 @@
 """The search binary's work: BRP-NAS on a benchmark table, with optional latency limit and zero-cost warm-up
 or augmentation; writes log.txt (Eagle's format), trace.txt, summary.json and a curve plot."""
+import contextlib
 import json
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from eagle_jax.predictors import foresight, initialization, metrics, plots
 from eagle_jax.search import brpnas, logs, tables
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
+LOG, SUMMARY = 'log.txt', 'summary.json'
+RUN_OUTPUTS = (SUMMARY, 'trace.txt', 'space_ranking.txt', 'search_curve.png')  # replaced by each run
 
 
 def load_benchmark(config: ml_collections.ConfigDict):
@@ -49,8 +52,11 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
 
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Runs the configured search and writes its outputs under `workdir`; returns the summary."""
-  workdir = Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  with files.output_dir(workdir) as workdir:
+    return _run_into(config, workdir, progress)
+
+
+def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) -> dict:
   dataset, searched, reported, description = load_benchmark(config)
   keep = np.ones(len(dataset), bool)
   latency = config.latency
@@ -74,6 +80,9 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   summary = _summary(config, dataset, searched, reported, description, rows, result, trace_rows)
   if latency.limit and latency.measurement:
     summary['latency'] = _latency_report(latency, dataset, searched, rows[result.trained])
+  for name in RUN_OUTPUTS:  # an earlier run's trace, ranking or plot must not outlive it beside this summary
+    with contextlib.suppress(FileNotFoundError):
+      (workdir / name).unlink()
   if rank_space:  # the whole enumerated space, best first by the final predictor
     ranked = brpnas.rank_space(config, result.params, progress)
     logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space.name)
@@ -134,9 +143,11 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
     diagnostics = [f'mean predicted score {float(np.mean(result.scores))!r}']
   run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else result.scores[k]), keys[k])
                      for k, r in enumerate(rows)], [keys[k] for k in result.trained], diagnostics)
-  logs.append_run(workdir / 'log.txt', run)
+  logs.append_run(workdir / LOG, run)
+  summary['log'] = {'file': LOG, 'runs': len(logs.parse_log(workdir / LOG, dataset.space.name)),
+                    'note': "log.txt keeps every run in this workdir (Eagle's multi-run log, separated by ===); "
+                            'trace, ranking, plot and this summary are the last run only'}
   logs.write_trace(workdir / 'trace.txt', dataset.space.hashable(dataset.keys[trace_rows]), dataset.space.name)
-  files.atomic_write_text(workdir / 'summary.json', json.dumps(summary, indent=2) + '\n')
   best_so_far = np.maximum.accumulate(searched[trace_rows[:len(result.trained)]])
   fig, ax = plots.new_figure()
   ax.plot(np.arange(1, len(best_so_far) + 1), best_so_far, label='BRP-NAS (best searched value so far)')
@@ -145,3 +156,4 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
   ax.legend()
   ax.grid(alpha=0.3)
   plots.save_figure(fig, workdir / 'search_curve.png')
+  files.atomic_write_text(workdir / SUMMARY, json.dumps(summary, indent=2) + '\n')  # last: marks a finished run
