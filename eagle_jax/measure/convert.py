@@ -12,8 +12,9 @@ def to_tflite(model, mode: str = 'fp32', calibration_size: int = 100, seed: int 
   """The model as a TFLite flatbuffer; int8 calibrates on `calibration_size` seeded uniform [0, 1) inputs."""
   if mode not in MODES:
     raise ValueError(f'conversion mode must be one of {MODES}, got {mode!r}')
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top  (MODES is read where TF is not loaded)
-  from tensorflow.python.framework import convert_to_constants  # pylint: disable=g-import-not-at-top,g-direct-tensorflow-import
+  # pylint: disable=g-import-not-at-top,g-direct-tensorflow-import  (MODES is read where TF is not loaded)
+  import tensorflow as tf
+  from tensorflow.python.framework import convert_to_constants
   spec = tf.TensorSpec(model.inputs[0].shape, tf.float32)
   serve = tf.function(lambda x: model(x, training=False), input_signature=[spec])
   frozen = convert_to_constants.convert_variables_to_constants_v2(serve.get_concrete_function())

@@ -231,6 +231,7 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
   conversion_config = config.conversion.to_dict()
   workers = conversion_config.pop('workers')
   valid = dict(zip(keys, space.is_valid(space.as_keys(keys)))) if keys else {}
+  start = time.perf_counter()
   context = multiprocessing.get_context('spawn')
   with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent,
                                               initargs=(os.getpid(),)) as pool:
@@ -243,16 +244,15 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
                        f'{first_conversion[0]}')
     files.atomic_write_text(workdir / PLAN, json.dumps({'archs': archs, 'settings': digest}) + '\n')
     devices = _devices(config, workdir, device_runners, space)
-    return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress)
+    return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start)
 
 
-def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress) -> dict:
+def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start) -> dict:
   """Converts each model once (in the pool) and times it on every device folder that lacks it."""
   todo = [k for k in keys if any(k not in d.writer.done for d in devices)]
   totals = _Totals()
   failures, stop = [], threading.Event()
   total_work = sum(k not in d.writer.done for d in devices for k in keys)
-  start = time.perf_counter()
   bar = tqdm.tqdm(total=total_work, desc=f'measuring ({", ".join(r.describe() for d in devices for r in d.runners)})',
                   unit='model', disable=not progress)
   threads = [threading.Thread(target=_time_models, args=(d, r, totals, failures, stop, bar), daemon=True)

@@ -7,7 +7,8 @@ def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn', 
   """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs.
 
   `units='s'` marks latency targets (lower is better; any value that is not positive is refused) for files that do
-  not carry their units (bundled and registered datasets do). `space_predictions` writes every enumerated arch's prediction after training (NB101 configs turn it off:
+  not carry their units (bundled and registered datasets do). `space_predictions` writes every enumerated arch's
+  prediction after training (NB101 configs turn it off:
   423,624 cells take about a minute; `python -m eagle_jax.train ... --config.space_predictions=True`)."""
   config = ml_collections.ConfigDict()
   config.seed = 0

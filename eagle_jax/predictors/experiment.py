@@ -31,8 +31,8 @@ def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset
       raise ValueError(f'config.data.total_points={total} but {dataset.name} has only {len(dataset)} models')
     dataset = dataset.subset(np.arange(total))
   if len(dataset) and np.ptp(dataset.values) == 0:
-    raise ValueError(f'{dataset.name}: all {len(dataset)} target values equal {float(dataset.values[0])!r}; a predictor '
-                     'has nothing to learn from them')
+    raise ValueError(f'{dataset.name}: all {len(dataset)} target values equal {float(dataset.values[0])!r}; a '
+                     'predictor has nothing to learn from them')
   return dataset
 
 

@@ -143,8 +143,7 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
     diagnostics = [f'mean predicted score {float(np.mean(result.scores))!r}']
   run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else result.scores[k]), keys[k])
                      for k, r in enumerate(rows)], [keys[k] for k in result.trained], diagnostics)
-  logs.append_run(workdir / LOG, run)
-  summary['log'] = {'file': LOG, 'runs': len(logs.parse_log(workdir / LOG, dataset.space.name)),
+  summary['log'] = {'file': LOG, 'runs': logs.append_run(workdir / LOG, run),
                     'note': "log.txt keeps every run in this workdir (Eagle's multi-run log, separated by ===); "
                             'trace, ranking, plot and this summary are the last run only'}
   logs.write_trace(workdir / 'trace.txt', dataset.space.hashable(dataset.keys[trace_rows]), dataset.space.name)

@@ -29,11 +29,13 @@ def format_run(run: LogRun) -> str:
   return '\n'.join(lines) + '\n'
 
 
-def append_run(path, run: LogRun) -> None:
-  """Adds a run to `path` (a `===` line first if it already holds runs), atomically."""
+def append_run(path, run: LogRun) -> int:
+  """Adds a run to `path` (a `===` line first if it already holds runs), atomically; returns how many runs the
+  file holds now."""
   path = Path(path)
   old = path.read_text() if path.exists() else ''
   files.atomic_write_text(path, old + (RUN_SEPARATOR + '\n' if old else '') + format_run(run))
+  return 1 + sum(line.strip() == RUN_SEPARATOR for line in old.splitlines()) + bool(old)
 
 
 def _key(text: str, where: str, space):

@@ -1,0 +1,156 @@
+"""Adapting a pre-trained multi-device model to a new device from K measured models.
+
+The new device's head is Bayesian linear regression on the body's embedding phi(x) = [h(x), 1], predicting log
+seconds, with the source devices' heads as the prior: mean = their mean, covariance = their covariance plus an
+isotropic floor (`prior_floor` times the mean prior variance), noise = the heads' held-out residual variance.
+Closed form: milliseconds. The same posterior picks which K models to measure ('informative': greedy D-optimal
+design, each pick the candidate whose prediction the current posterior is least sure of), or 'random'.
+
+Compared against (experiments/transfer_table.py): `scale_shift` (the mean source head, scaled and shifted to the K
+samples), `finetune` (every parameter of the pre-trained network, from the best-fitting source head, Adam on the K
+samples), and fits on the K samples alone: `flops` (log latency linear in log FLOPs) and `linear` (one-hot ridge).
+"""
+import functools
+import json
+from typing import Tuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from eagle_jax import spaces
+from eagle_jax.predictors import baselines, initialization, models
+from eagle_jax.transfer import pretraining
+
+METHODS = ('bayes', 'scale_shift', 'finetune', 'flops', 'linear')
+CHOICES = ('informative', 'random')
+
+
+def prior(pretrained: pretraining.Pretrained, floor: float) -> Tuple[np.ndarray, np.ndarray]:
+  """(mean, covariance) of a device head from the source heads."""
+  heads = pretrained.heads.T
+  mean = heads.mean(axis=0)
+  cov = np.cov(heads, rowvar=False) if len(heads) > 1 else np.zeros((heads.shape[1],) * 2)
+  scale = np.trace(cov) / len(cov) if np.trace(cov) > 0 else 1.0
+  return mean, cov + floor * scale * np.eye(len(cov))
+
+
+def posterior(phi: np.ndarray, log_latency: np.ndarray, mean: np.ndarray, cov: np.ndarray,
+              noise_var: float) -> np.ndarray:
+  """Posterior mean head given K embeddings and log latencies."""
+  precision = np.linalg.inv(cov)
+  a = precision + phi.T @ phi / noise_var
+  return np.linalg.solve(a, precision @ mean + phi.T @ log_latency / noise_var)
+
+
+def candidate_pool(space: spaces.Space, keys: np.ndarray) -> np.ndarray:
+  """Rows of `keys` with distinct encodings (one per group of identical networks)."""
+  first, _ = space.group_identical_encodings(keys)
+  return np.asarray(first, np.int64)
+
+
+def choose(pretrained: pretraining.Pretrained, keys: np.ndarray, k: int, choice: str, seed: int,
+           floor: float, pool_fraction: float = 0.5) -> np.ndarray:
+  """Rows of `keys` to measure: `k` distinct networks, 'random' or 'informative' (greedy D-optimal from a seeded
+  random `pool_fraction` of the candidates)."""
+  if choice not in CHOICES:
+    raise ValueError(f'config.transfer.choice must be one of {CHOICES}, got {choice!r}')
+  space = spaces.get(pretrained.space_name)
+  rows = candidate_pool(space, keys)
+  if k > len(rows):
+    raise ValueError(f'config.transfer.samples={k} but only {len(rows)} distinct networks are candidates')
+  rng = np.random.default_rng(seed)
+  if choice == 'random':
+    return np.sort(rng.choice(rows, k, replace=False))
+  rows = rng.choice(rows, max(k, int(round(pool_fraction * len(rows)))), replace=False)
+  phi = pretrained.embed(keys[rows])
+  cov = prior(pretrained, floor)[1]
+  chosen = []
+  for _ in range(k):
+    variance = np.einsum('nd,de,ne->n', phi, cov, phi)
+    variance[chosen] = -np.inf
+    pick = int(np.argmax(variance))
+    chosen.append(pick)
+    u = cov @ phi[pick]
+    cov = cov - np.outer(u, u) / (pretrained.noise_var + phi[pick] @ u)
+  return np.sort(rows[chosen])
+
+
+class Adapted:
+  """A device predictor: a body (Predictor params) and a head over [embedding, 1] in log seconds."""
+
+  def __init__(self, pretrained: pretraining.Pretrained, body: dict, head: np.ndarray):
+    self.pretrained, self.body, self.head = pretrained, body, np.asarray(head, np.float64)
+
+  def predict(self, keys) -> np.ndarray:
+    """Seconds."""
+    return np.exp(self.pretrained.embed(keys, self.body) @ self.head)
+
+  def predictor_params(self) -> dict:
+    """The params of a unary Predictor whose value is log seconds (a `python -m eagle_jax.train` checkpoint)."""
+    head = self.head.astype(np.float32)
+    return {**self.body, 'last': {'kernel': head[:-1, None], 'bias': head[-1:]}}
+
+
+def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, latency: np.ndarray,
+          floor: float, finetune_steps: int = 200, finetune_lr: float = 1e-3):
+  """A predictor of the new device from its K measured `keys` and `latency` (seconds): an `Adapted` for the
+  methods on the pre-trained network, a fitted baseline for `flops` and `linear`."""
+  if method not in METHODS:
+    raise ValueError(f'config.transfer.method must be one of {METHODS}, got {method!r}')
+  log_latency = np.log(np.asarray(latency, np.float64))
+  if method in ('flops', 'linear'):
+    return baselines.fit_baseline(method, keys, latency, space=pretrained.space_name)
+  phi = pretrained.embed(keys)
+  if method == 'bayes':
+    mean, cov = prior(pretrained, floor)
+    return Adapted(pretrained, pretrained.params, posterior(phi, log_latency, mean, cov, pretrained.noise_var))
+  if method == 'scale_shift':
+    mean = pretrained.heads.mean(axis=1)
+    base = phi @ mean
+    design = np.stack([base, np.ones_like(base)], axis=1)
+    scale, shift = np.linalg.lstsq(design, log_latency, rcond=None)[0] if len(keys) > 1 else (1.0, 0.0)
+    head = scale * mean
+    head[-1] += shift
+    return Adapted(pretrained, pretrained.params, head)
+  errors = ((phi @ pretrained.heads - log_latency[:, None]) ** 2).mean(axis=0)
+  start = pretrained.heads[:, int(np.argmin(errors))]
+  body, head = _finetune(pretrained, keys, log_latency, start, finetune_steps, finetune_lr)
+  return Adapted(pretrained, body, head)
+
+
+def _finetune(pretrained, keys, log_latency, start_head, steps: int, learning_rate: float):
+  """Adam on every parameter (body and head) of the pre-trained network, full batch on the K samples."""
+  space = spaces.get(pretrained.space_name)
+  adjacency, features = space.encode(space.as_keys(keys))
+  params = {'body': pretrained.params, 'head': jnp.asarray(start_head, jnp.float32)}
+  fitted = _finetune_fn(json.dumps(pretrained.model_config, sort_keys=True), steps, learning_rate)(
+      params, jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32),
+      jnp.asarray(log_latency, jnp.float32))
+  return jax.device_get(fitted['body']), np.asarray(fitted['head'], np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _finetune_fn(model_config: str, steps: int, learning_rate: float):
+  """The jitted fine-tuning of a model config (JSON), compiled once per config and number of samples."""
+  model = initialization.create_model(ml_collections.ConfigDict(json.loads(model_config)))
+  optimizer = optax.adam(learning_rate)
+
+  def loss_fn(params, adjacency, features, target):
+    embedding = model.apply({'params': params['body']}, adjacency, features, method=models.Predictor.embed)
+    pred = embedding @ params['head'][:-1] + params['head'][-1]
+    return jnp.mean((pred - target) ** 2)
+
+  @jax.jit
+  def fit(params, adjacency, features, target):
+    def step(carry, _):
+      params, opt_state = carry
+      grads = jax.grad(loss_fn)(params, adjacency, features, target)
+      updates, opt_state = optimizer.update(grads, opt_state, params)
+      return (optax.apply_updates(params, updates), opt_state), None
+    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), None, length=steps)
+    return params
+
+  return fit
