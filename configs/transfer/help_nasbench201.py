@@ -24,7 +24,8 @@ def get_config():
   config.model = ml_collections.ConfigDict(dict(
       predictor='gcn', head='unary', num_layers=3, num_hidden=128, dropout=0.0, message_passing='dense'))
   config.pretrain = ml_collections.ConfigDict(dict(
-      archs=4000, validation=0.1, epochs=100, batch_size=128, learning_rate=1e-3, weight_decay=1e-4))
+      archs=4000, validation=0.1, epochs=100, batch_size=128, learning_rate=1e-3, weight_decay=1e-4,
+      cost_features=('flops', 'flops_unpruned')))  # augments: HELP's networks compute dead ops too
   config.transfer = ml_collections.ConfigDict(dict(
       sources=HELP_SOURCES, validation=HELP_VALIDATION,
       pretrained='',            # a workdir (or its pretrained/ folder) whose pre-trained model to reuse

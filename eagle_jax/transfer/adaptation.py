@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from eagle_jax import spaces
-from eagle_jax.predictors import baselines, initialization, models
+from eagle_jax.predictors import baselines, batches, initialization, models
 from eagle_jax.transfer import pretraining
 
 METHODS = ('bayes', 'scale_shift', 'finetune', 'flops', 'linear')
@@ -124,11 +124,13 @@ def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, lat
 def _finetune(pretrained, keys, log_latency, start_head, steps: int, learning_rate: float):
   """Adam on every parameter (body and head) of the pre-trained network, full batch on the K samples."""
   space = spaces.get(pretrained.space_name)
-  adjacency, features = space.encode(space.as_keys(keys))
+  keys = space.as_keys(keys)
+  adjacency, features = space.encode(keys)
+  augments = batches.cost_features(space, keys, pretrained.cost_features)
   params = {'body': pretrained.params, 'head': jnp.asarray(start_head, jnp.float32)}
   fitted = _finetune_fn(json.dumps(pretrained.model_config, sort_keys=True), steps, learning_rate)(
       params, jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32),
-      jnp.asarray(log_latency, jnp.float32))
+      None if augments is None else jnp.asarray(augments), jnp.asarray(log_latency, jnp.float32))
   return jax.device_get(fitted['body']), np.asarray(fitted['head'], np.float64)
 
 
@@ -138,16 +140,17 @@ def _finetune_fn(model_config: str, steps: int, learning_rate: float):
   model = initialization.create_model(ml_collections.ConfigDict(json.loads(model_config)))
   optimizer = optax.adam(learning_rate)
 
-  def loss_fn(params, adjacency, features, target):
-    embedding = model.apply({'params': params['body']}, adjacency, features, method=models.Predictor.embed)
+  def loss_fn(params, adjacency, features, augments, target):
+    embedding = model.apply({'params': params['body']}, adjacency, features, augments,
+                            method=models.Predictor.embed)
     pred = embedding @ params['head'][:-1] + params['head'][-1]
     return jnp.mean((pred - target) ** 2)
 
   @jax.jit
-  def fit(params, adjacency, features, target):
+  def fit(params, adjacency, features, augments, target):
     def step(carry, _):
       params, opt_state = carry
-      grads = jax.grad(loss_fn)(params, adjacency, features, target)
+      grads = jax.grad(loss_fn)(params, adjacency, features, augments, target)
       updates, opt_state = optimizer.update(grads, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), None
     (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), None, length=steps)

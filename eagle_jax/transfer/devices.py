@@ -35,8 +35,7 @@ def load_latency(source: str, space: str) -> dataset_lib.Dataset:
   dataset = dataclasses.replace(dataset.subset(dataset.valid), units='s')  # refuses values that are not positive
   median = float(np.median(dataset.values))
   if median > 10.0:
-    raise ValueError(f'{source}: median latency {median:g} s; latency files hold seconds (milliseconds divided by '
-                     '1000)')
+    raise ValueError(f'{source}: median latency {median:g} s; latency files hold seconds (is it in ms or us?)')
   return dataset
 
 

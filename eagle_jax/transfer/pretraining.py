@@ -19,7 +19,7 @@ import optax
 from tqdm import auto as tqdm
 
 from eagle_jax import spaces
-from eagle_jax.predictors import checkpoints, initialization, models
+from eagle_jax.predictors import batches, checkpoints, initialization, models
 from eagle_jax.transfer import devices as devices_lib
 
 CHUNK = 2048  # archs embedded per jitted call
@@ -35,6 +35,8 @@ class Pretrained:
   device_names: tuple
   space_name: str
   card: dict = dataclasses.field(default_factory=dict)
+  _cached: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
+  _cached_rows: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
   @property
   def model(self) -> models.Predictor:
@@ -42,20 +44,37 @@ class Pretrained:
 
   def embed(self, keys, body=None) -> np.ndarray:
     """Embeddings of `keys` by this body (or another `body` of the same shape, e.g. fine-tuned) with a constant 1
-    appended (n, num_hidden + 1), in chunks."""
+    appended (n, num_hidden + 1), in chunks; this body's embeddings are kept per arch."""
     space = spaces.get(self.space_name)
     keys = space.as_keys(keys)
+    if body is not None:
+      return self._embed(space, keys, body)
+    hashable = space.hashable(keys)
+    missing = sorted({i for i, key in enumerate(hashable) if key not in self._cached_rows})
+    if missing:
+      new = self._embed(space, keys[missing], self.params)
+      for offset, i in enumerate(missing):
+        self._cached_rows.setdefault(hashable[i], len(self._cached) + offset)
+      self._cached = np.concatenate([self._cached, new]) if len(self._cached) else new
+    return self._cached[[self._cached_rows[key] for key in hashable]]
+
+  @property
+  def cost_features(self) -> tuple:
+    return tuple(self.card.get('cost_features', ()))
+
+  def _embed(self, space, keys, params) -> np.ndarray:
     apply = _embed_fn(json.dumps(self.model_config, sort_keys=True))
-    params = self.params if body is None else body
     out = []
     for start in range(0, len(keys), CHUNK):
-      adjacency, features = space.encode(keys[start:start + CHUNK])
-      n = len(adjacency)
+      chunk = keys[start:start + CHUNK]
+      inputs = [*space.encode(chunk)]
+      if self.cost_features:
+        inputs.append(batches.cost_features(space, chunk, self.cost_features))
+      n = len(chunk)
       pad = CHUNK - n if len(keys) > CHUNK else 0  # one compiled shape for big sets
-      adjacency = np.concatenate([adjacency, np.zeros((pad, *adjacency.shape[1:]), adjacency.dtype)])
-      features = np.concatenate([features, np.zeros((pad, *features.shape[1:]), features.dtype)])
-      out.append(np.asarray(apply(params, jnp.asarray(adjacency, jnp.float32),
-                                  jnp.asarray(features, jnp.float32)))[:n])
+      inputs = [jnp.asarray(np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]), jnp.float32)
+                for x in inputs]
+      out.append(np.asarray(apply(params, *inputs))[:n])
     embedding = np.concatenate(out).astype(np.float64)
     return np.concatenate([embedding, np.ones((len(embedding), 1))], axis=1)
 
@@ -64,8 +83,8 @@ class Pretrained:
 def _embed_fn(model_config: str):
   """The jitted embedding of a model config (JSON), compiled once per config."""
   model = initialization.create_model(ml_collections.ConfigDict(json.loads(model_config)))
-  return jax.jit(lambda params, adjacency, features: model.apply({'params': params}, adjacency, features,
-                                                                 method=models.Predictor.embed))
+  return jax.jit(lambda params, adjacency, features, augments=None: model.apply(
+      {'params': params}, adjacency, features, augments, method=models.Predictor.embed))
 
 
 def config_digest(config: ml_collections.ConfigDict) -> str:
@@ -101,13 +120,16 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
   standard = (log_latency - mean) / spread
   adjacency, features = table.space.encode(table.keys)
   adjacency, features = jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32)
+  names = tuple(options.cost_features)
+  augments = batches.cost_features(table.space, table.keys, names)
+  augments = None if augments is None else jnp.asarray(augments)
   targets = jnp.asarray(np.nan_to_num(standard), jnp.float32)
   present = jnp.asarray(~np.isnan(standard), jnp.float32)
 
   model = initialization.create_model(config.model)
   key = jax.random.PRNGKey(config.seed)
-  body = initialization.fresh_params(model, table.space, config.seed)
-  hidden = config.model.num_hidden
+  body = initialization.fresh_params(model, table.space, config.seed, len(names))
+  hidden = config.model.num_hidden + len(names)
   head_key, key = jax.random.split(key)
   params = {'body': body, 'heads': {
       'kernel': jax.random.normal(head_key, (hidden, len(table.names))) / math.sqrt(hidden),
@@ -119,7 +141,8 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
   opt_state = optimizer.init(params)
 
   def loss_fn(params, rows, mask, dropout_key, deterministic):
-    embedding = model.apply({'params': params['body']}, adjacency[rows], features[rows], None, deterministic,
+    embedding = model.apply({'params': params['body']}, adjacency[rows], features[rows],
+                            None if augments is None else augments[rows], deterministic,
                             method=models.Predictor.embed, rngs={'dropout': dropout_key})
     pred = embedding @ params['heads']['kernel'] + params['heads']['bias']
     weight = present[rows] * mask[:, None]
@@ -159,10 +182,11 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
   params = jax.device_get(best[1])
   kernel, bias = np.asarray(params['heads']['kernel'], np.float64), np.asarray(params['heads']['bias'], np.float64)
   heads = np.concatenate([kernel * spread, (bias * spread + mean)[None]], axis=0)  # raw log seconds
-  pretrained = Pretrained(config.model.to_dict(), params['body'], heads, 0.0, table.names, table.space.name)
+  pretrained = Pretrained(config.model.to_dict(), params['body'], heads, 0.0, table.names, table.space.name,
+                          {'cost_features': list(names)})
   residual = pretrained.embed(table.keys[held_rows]) @ heads - log_latency[held_rows]
   pretrained.noise_var = float(np.nanmean(np.nanvar(residual, axis=0)))
-  pretrained.card = {'kind': 'multi_device_latency', 'space': table.space.name, 'model': config.model.to_dict(),
+  pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.name, 'model': config.model.to_dict(),
                      'devices': list(table.names), 'sources': list(config.transfer.sources),
                      'heads': heads.tolist(), 'noise_var': pretrained.noise_var, 'best_epoch': best[2],
                      'held_out_loss': best[0], 'archs': {'train': len(train_rows), 'held_out': len(held_rows)},

@@ -1,0 +1,113 @@
+"""Latency on a new device from K measurements: the transfer binary's modes end to end on a tiny config."""
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eagle_jax import data, predictors, spaces
+from eagle_jax.search import brpnas
+from eagle_jax.transfer import adaptation, devices, evaluation, job, pretraining
+
+ROOT = Path(__file__).resolve().parents[1]
+NB201 = spaces.get('nasbench201')
+
+
+def _config(**changes):
+  from configs.transfer import test  # pylint: disable=g-import-not-at-top
+  config = test.get_config()
+  for path, value in changes.items():
+    section, _, name = path.rpartition('.')
+    (config[section] if section else config)[name] = value
+  return config
+
+
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory):
+  folder = tmp_path_factory.mktemp('pretrained')
+  model = pretraining.pretrain(_config(), progress=False)
+  pretraining.save(model, folder)
+  return pretraining.load(folder)
+
+
+def test_posterior_moves_from_the_prior_to_least_squares():
+  rng = np.random.default_rng(0)
+  phi = np.concatenate([rng.normal(size=(200, 3)), np.ones((200, 1))], axis=1)
+  truth = np.array([0.5, -1.0, 2.0, -3.0])
+  y = phi @ truth
+  mean, cov = np.array([1.0, 1.0, 1.0, 1.0]), np.eye(4)
+  np.testing.assert_allclose(adaptation.posterior(phi[:3], y[:3], mean, cov, 1e6), mean, atol=1e-4)
+  np.testing.assert_allclose(adaptation.posterior(phi, y, mean, cov, 1e-8), truth, atol=1e-5)
+
+
+def test_choice_is_seeded_distinct_and_informative_spreads_latency(pretrained):
+  keys = NB201.enumerate()
+  keys = keys[NB201.is_valid(keys)]
+  first = adaptation.choose(pretrained, keys, 10, 'informative', 0, 0.1)
+  assert np.array_equal(first, adaptation.choose(pretrained, keys, 10, 'informative', 0, 0.1))
+  encodings = {a.tobytes() + f.tobytes() for a, f in zip(*NB201.encode(keys[first]))}
+  assert len(encodings) == 10  # ten different networks
+  random = adaptation.choose(pretrained, keys, 10, 'random', 0, 0.1)
+  assert not np.array_equal(first, random)
+  with pytest.raises(ValueError, match="config.transfer.choice must be one of"):
+    adaptation.choose(pretrained, keys, 10, 'smart', 0, 0.1)
+
+
+def test_benchmark_mode_reads_only_the_chosen_latencies(pretrained):
+  dataset = devices.load_latency('help/titanx_1', 'nasbench201')
+  options = _config().transfer
+  metrics, rows, pred = evaluation.evaluate(pretrained, dataset, 5, 'bayes', 'informative', 0, options)
+  assert metrics['scored'] == len(dataset) - 5 == len(rows) and metrics['spearman'] > 0.3
+  scrambled = dataset.values.copy()
+  scrambled[rows] = np.random.default_rng(0).permutation(scrambled[rows])  # every model that is not chosen
+  again = evaluation.evaluate(pretrained, type(dataset)(dataset.keys, scrambled, units='s'), 5, 'bayes',
+                              'informative', 0, options)[2]
+  np.testing.assert_allclose(again, pred)
+  for method in adaptation.METHODS:  # every method runs and scores the same models (5 random samples: no bar)
+    result = evaluation.evaluate(pretrained, dataset, 5, method, 'random', 0, options)[0]
+    assert result['scored'] == len(dataset) - 5 and np.isfinite(result['spearman'])
+    assert 0 <= result['false_positive_rate'] <= 1
+
+
+@pytest.mark.slow
+def test_choose_then_adapt_gives_a_predictor_the_search_accepts(tmp_path):
+  workdir = tmp_path / 'device'
+  def transfer(*overrides):
+    return subprocess.run([sys.executable, '-m', 'eagle_jax.transfer', '--config=configs/transfer/test.py',
+                           f'--workdir={workdir}', *overrides], cwd=ROOT, capture_output=True, text=True)
+  first = transfer()
+  assert first.returncode == 0, first.stderr[-3000:]
+  lines = (workdir / 'to_measure.txt').read_text().split()
+  assert len(lines) == 5 and 'python -m eagle_jax.measure' in json.loads(first.stdout)['next']
+  chosen = NB201.as_keys([NB201.from_str(line) for line in lines])
+  truth = data.load_dataset('help/titanx_1')
+  measured = dict(zip(NB201.hashable(chosen), truth.values[truth.rows_of(chosen)].tolist()))
+  (tmp_path / 'measured.pickle').write_bytes(pickle.dumps(measured))
+  second = transfer(f'--config.data.measurement={tmp_path / "measured.pickle"}')
+  assert second.returncode == 0, second.stderr[-3000:]
+  summary = json.loads(second.stdout)
+  assert summary['measured'] == 5 and summary['chosen_not_measured'] == 0 and summary['adapt_seconds'] < 10
+  predictor = predictors.load(workdir)
+  assert predictor.lower_is_better and np.all(predictor.predict(chosen) > 0)
+  keys = NB201.enumerate()[:2000]
+  keep = brpnas.latency_filter(NB201, keys, str(workdir), float(np.median(truth.values)))
+  assert 0 < keep.sum() < len(keys)
+  other_sources = transfer('--config.transfer.sources=("help/pixel3","help/samsung_s7")')
+  assert other_sources.returncode == 2 and 'pre-trained with other sources' in other_sources.stderr
+
+
+def test_measurement_files_of_another_space_or_unit_are_refused(tmp_path):
+  with pytest.raises(ValueError, match='holds nasbench101 archs, not nasbench201'):
+    devices.load_latency('cpu/epyc-litert-fp32-1thread-nb101', 'nasbench201')
+  with pytest.raises(ValueError, match="holds '%' values, not latencies in seconds"):
+    devices.load_latency('nb201/cifar100', 'nasbench201')
+  microseconds = {k: v * 1e6 for k, v in list(data.load_measurements('help/pixel3').items())[:50]}
+  (tmp_path / 'us.pickle').write_bytes(pickle.dumps(microseconds))
+  with pytest.raises(ValueError, match='latency files hold seconds'):
+    devices.load_latency(str(tmp_path / 'us.pickle'), 'nasbench201')
+  with pytest.raises(ValueError, match='config.transfer.method must be one of .* benchmark baselines'):
+    job.run(_config(**{'transfer.method': 'flops'}), tmp_path / 'run', progress=False)
+  assert not (tmp_path / 'run').exists()
