@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from eagle_jax import data, predictors, spaces
+from eagle_jax.predictors import batches
 from eagle_jax.search import brpnas
 from eagle_jax.transfer import adaptation, devices, evaluation, job, pretraining
 
@@ -111,3 +112,12 @@ def test_measurement_files_of_another_space_or_unit_are_refused(tmp_path):
   with pytest.raises(ValueError, match='config.transfer.method must be one of .* benchmark baselines'):
     job.run(_config(**{'transfer.method': 'flops'}), tmp_path / 'run', progress=False)
   assert not (tmp_path / 'run').exists()
+
+
+def test_unpruned_cost_features_count_dead_ops_and_are_nb201s():
+  keys = NB201.enumerate()
+  pruned, unpruned = batches.cost_features(NB201, keys, ('flops', 'flops_unpruned')).T
+  assert np.all(unpruned >= pruned - 1e-6) and np.mean(unpruned > pruned + 1e-6) > 0.3  # dead convs still run
+  nb101_keys = data.load_dataset('nb101/naslib-cifar10').keys[:2]
+  with pytest.raises(ValueError, match="nasbench101 cells have no dead ops to keep; use 'flops'"):
+    batches.cost_features(spaces.get('nasbench101'), nb101_keys, ('flops_unpruned',))

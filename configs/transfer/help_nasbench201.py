@@ -22,9 +22,9 @@ def get_config():
   config.benchmark = False  # True: data.measurement is the device's full latency table; score on what is not read
   config.data = ml_collections.ConfigDict(dict(measurement=''))
   config.model = ml_collections.ConfigDict(dict(
-      predictor='gcn', head='unary', num_layers=3, num_hidden=128, dropout=0.0, message_passing='dense'))
+      predictor='gcn', head='unary', num_layers=4, num_hidden=256, dropout=0.0, message_passing='dense'))
   config.pretrain = ml_collections.ConfigDict(dict(
-      archs=4000, validation=0.1, epochs=100, batch_size=128, learning_rate=1e-3, weight_decay=1e-4,
+      archs=0, validation=0.1, epochs=150, batch_size=128, learning_rate=1e-3, weight_decay=1e-4,  # archs 0: all
       cost_features=('flops', 'flops_unpruned')))  # augments: HELP's networks compute dead ops too
   config.transfer = ml_collections.ConfigDict(dict(
       sources=HELP_SOURCES, validation=HELP_VALIDATION,
@@ -32,6 +32,6 @@ def get_config():
       samples=10,               # K: models measured on the new device
       choice='informative',     # 'informative' (greedy D-optimal for the pre-trained model) | 'random'
       method='bayes',           # 'bayes' | 'scale_shift' | 'finetune' (on the pre-trained network)
-      prior_floor=0.1, pool_fraction=0.5, finetune_steps=200, finetune_lr=1e-3,
+      prior_floor=0.3, pool_fraction=0.5, finetune_steps=200, finetune_lr=1e-3,
       limit_quantile=0.5))      # benchmark: the latency limit as a quantile of the device's latencies
   return config
