@@ -67,14 +67,18 @@ def choose(pretrained: pretraining.Pretrained, keys: np.ndarray, k: int, choice:
   rows = rng.choice(rows, max(k, int(round(pool_fraction * len(rows)))), replace=False)
   phi = pretrained.embed(keys[rows])
   cov = prior(pretrained, floor)[1]
+  projected = phi @ cov  # rank-one updates of every candidate's predictive variance after each pick
+  variance = np.sum(projected * phi, axis=1)
   chosen = []
   for _ in range(k):
-    variance = np.einsum('nd,de,ne->n', phi, cov, phi)
     variance[chosen] = -np.inf
     pick = int(np.argmax(variance))
     chosen.append(pick)
-    u = cov @ phi[pick]
-    cov = cov - np.outer(u, u) / (pretrained.noise_var + phi[pick] @ u)
+    u = projected[pick]
+    scale = pretrained.noise_var + u @ phi[pick]
+    correction = phi @ u
+    variance = variance - correction ** 2 / scale
+    projected = projected - np.outer(correction, u) / scale
   return np.sort(rows[chosen])
 
 
