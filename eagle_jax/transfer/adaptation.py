@@ -12,7 +12,7 @@ samples), and fits on the K samples alone: `flops` (log latency linear in log FL
 """
 import functools
 import json
-from typing import Tuple
+from typing import Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -83,10 +83,11 @@ def choose(pretrained: pretraining.Pretrained, keys: np.ndarray, k: int, choice:
 
 
 class Adapted:
-  """A device predictor: a body (Predictor params) and a head over [embedding, 1] in log seconds."""
+  """A device predictor: a head over [embedding, 1] in log seconds, on the pre-trained body or on a fine-tuned
+  `body` (Predictor params)."""
 
-  def __init__(self, pretrained: pretraining.Pretrained, body: dict, head: np.ndarray):
-    self.pretrained, self.body, self.head = pretrained, body, np.asarray(head, np.float64)
+  def __init__(self, pretrained: pretraining.Pretrained, head: np.ndarray, body: Optional[dict] = None):
+    self.pretrained, self.head, self.body = pretrained, np.asarray(head, np.float64), body
 
   def predict(self, keys) -> np.ndarray:
     """Seconds."""
@@ -95,7 +96,8 @@ class Adapted:
   def predictor_params(self) -> dict:
     """The params of a unary Predictor whose value is log seconds (a `python -m eagle_jax.train` checkpoint)."""
     head = self.head.astype(np.float32)
-    return {**self.body, 'last': {'kernel': head[:-1, None], 'bias': head[-1:]}}
+    body = self.pretrained.params if self.body is None else self.body
+    return {**body, 'last': {'kernel': head[:-1, None], 'bias': head[-1:]}}
 
 
 def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, latency: np.ndarray,
@@ -110,7 +112,7 @@ def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, lat
   phi = pretrained.embed(keys)
   if method == 'bayes':
     mean, cov = prior(pretrained, floor)
-    return Adapted(pretrained, pretrained.params, posterior(phi, log_latency, mean, cov, pretrained.noise_var))
+    return Adapted(pretrained, posterior(phi, log_latency, mean, cov, pretrained.noise_var))
   if method == 'scale_shift':
     mean = pretrained.heads.mean(axis=1)
     base = phi @ mean
@@ -118,11 +120,11 @@ def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, lat
     scale, shift = np.linalg.lstsq(design, log_latency, rcond=None)[0] if len(keys) > 1 else (1.0, 0.0)
     head = scale * mean
     head[-1] += shift
-    return Adapted(pretrained, pretrained.params, head)
+    return Adapted(pretrained, head)
   errors = ((phi @ pretrained.heads - log_latency[:, None]) ** 2).mean(axis=0)
   start = pretrained.heads[:, int(np.argmin(errors))]
   body, head = _finetune(pretrained, keys, log_latency, start, finetune_steps, finetune_lr)
-  return Adapted(pretrained, body, head)
+  return Adapted(pretrained, head, body)
 
 
 def _finetune(pretrained, keys, log_latency, start_head, steps: int, learning_rate: float):
