@@ -74,7 +74,7 @@ def test_benchmark_mode_reads_only_the_chosen_latencies(pretrained):
 
 
 @pytest.mark.slow
-def test_choose_then_adapt_gives_a_predictor_the_search_accepts(tmp_path):
+def test_choose_adapt_and_benchmark_modes_end_to_end(tmp_path):
   workdir = tmp_path / 'device'
   def transfer(*overrides):
     return subprocess.run([sys.executable, '-m', 'eagle_jax.transfer', '--config=configs/transfer/test.py',
@@ -96,6 +96,12 @@ def test_choose_then_adapt_gives_a_predictor_the_search_accepts(tmp_path):
   keys = NB201.enumerate()[:2000]
   keep = brpnas.latency_filter(NB201, keys, str(workdir), float(np.median(truth.values)))
   assert 0 < keep.sum() < len(keys)
+  bench = transfer('--config.benchmark=True', '--config.data.measurement=help/titanx_1',
+                   '--config.transfer.method=flops')  # baselines are allowed in benchmark mode
+  assert bench.returncode == 0, bench.stderr[-3000:]
+  metrics = json.loads((workdir / 'metrics.json').read_text())
+  assert metrics['samples'] == 5 and metrics['scored'] == len(truth.subset(truth.valid)) - 5
+  assert (workdir / 'scatter.png').stat().st_size > 0
   other_sources = transfer('--config.transfer.sources=("help/pixel3","help/samsung_s7")')
   assert other_sources.returncode == 2 and 'pre-trained with other sources' in other_sources.stderr
 
