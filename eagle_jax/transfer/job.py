@@ -49,13 +49,14 @@ def _pretrained(config, workdir: Path, progress: bool) -> pretraining.Pretrained
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Runs the configured step (choose, adapt or benchmark) into `workdir`; returns its summary."""
   check_config(config)
-  with files.output_dir(workdir) as workdir:
+  measured = devices.load_latency(config.data.measurement, config.space) if config.data.measurement else None
+  with files.output_dir(workdir) as workdir:  # a bad measurement file was refused before any pre-training
     start = time.perf_counter()
     pretrained = _pretrained(config, workdir, progress)
     pretrain_seconds = time.perf_counter() - start
     space, options = spaces.get(config.space), config.transfer
     if config.benchmark:
-      return _benchmark(config, workdir, pretrained, pretrain_seconds)
+      return _benchmark(config, workdir, pretrained, measured, pretrain_seconds)
     candidates = space.enumerate()
     candidates = candidates[space.is_valid(candidates)]
     start = time.perf_counter()
@@ -70,16 +71,15 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
                          f'--config.archs=list --config.arch_list={workdir / TO_MEASURE} ...), then run again with '
                          '--config.data.measurement=THEIR_LATENCY_FILE')
       return summary
-    summary.update(_adapt(config, workdir, pretrained, candidates[rows]))
+    summary.update(_adapt(config, workdir, pretrained, measured, candidates[rows]))
     files.atomic_write_text(workdir / 'transfer.json', json.dumps(summary, indent=2) + '\n')
     return summary
 
 
-def _adapt(config, workdir: Path, pretrained, chosen) -> dict:
+def _adapt(config, workdir: Path, pretrained, measured, chosen) -> dict:
   """Adapts to every model in the measured file (the chosen ones, and any others measured) and saves the
   device's predictor into the workdir."""
   space, options = spaces.get(config.space), config.transfer
-  measured = devices.load_latency(config.data.measurement, config.space)
   if len(measured) < 2:
     raise ValueError(f'{config.data.measurement}: needs the latencies of at least 2 models, holds {len(measured)}')
   missing = set(space.hashable(chosen)) - set(space.hashable(measured.keys))
@@ -96,9 +96,8 @@ def _adapt(config, workdir: Path, pretrained, chosen) -> dict:
           'adapt_seconds': seconds, 'predictor': str(workdir)}
 
 
-def _benchmark(config, workdir: Path, pretrained, pretrain_seconds: float) -> dict:
+def _benchmark(config, workdir: Path, pretrained, dataset, pretrain_seconds: float) -> dict:
   options = config.transfer
-  dataset = devices.load_latency(config.data.measurement, config.space)
   start = time.perf_counter()
   result, rows, pred = evaluation.evaluate(pretrained, dataset, options.samples, options.method, options.choice,
                                            config.seed, options)
