@@ -164,8 +164,8 @@ def _devices(config, workdir: Path, device_runners: list, space) -> list:
   """One result folder for a single device or a farm (config.runner.farm); else one per device under results/."""
   if len(device_runners) == 1 or config.runner.get('farm', True):
     return [_Device(ShardWriter(workdir / SHARDS, config.shard_size, space), device_runners)]
-  return [_Device(ShardWriter(workdir / SHARDS / runner.base.split('//')[1].replace(':', '_'), config.shard_size,
-                              space), [runner]) for runner in device_runners]
+  return [_Device(ShardWriter(workdir / SHARDS / f'{runner.host}_{runner.port}', config.shard_size, space), [runner])
+          for runner in device_runners]
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -180,6 +180,16 @@ def _die_with_parent(parent_pid: int) -> None:
       time.sleep(1.0)
     os._exit(1)
   threading.Thread(target=watch, daemon=True).start()
+
+
+def _put(queue: queue_lib.Queue, item, stop: threading.Event) -> None:
+  """Puts `item` on a bounded queue, giving up once the run is stopping (a device thread may be gone)."""
+  while not stop.is_set():
+    try:
+      queue.put(item, timeout=0.2)
+      return
+    except queue_lib.Full:
+      pass
 
 
 def _time_models(device: _Device, runner, totals: _Totals, failures: list, stop: threading.Event,
@@ -238,10 +248,10 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
     convert_one = lambda key: pool.submit(convert_arch, space.spec(key), space.keras_builder, model_config,
                                           conversion_config)
     first = next((k for k in keys if valid[k]), None)
-    first_conversion = convert_one(first).result() if first is not None else None
-    if first_conversion is not None and isinstance(first_conversion[0], str):
+    first_conversion = convert_one(first) if first is not None else None
+    if first_conversion is not None and isinstance(first_conversion.result()[0], str):
       raise ValueError(f'config.model / config.conversion cannot build and convert {space.to_str(first)}: '
-                       f'{first_conversion[0]}')
+                       f'{first_conversion.result()[0]}')
     files.atomic_write_text(workdir / PLAN, json.dumps({'archs': archs, 'settings': digest}) + '\n')
     devices = _devices(config, workdir, device_runners, space)
     return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start)
@@ -253,8 +263,8 @@ def _run(devices, keys, valid, first, first_conversion, convert_one, workers, wo
   totals = _Totals()
   failures, stop = [], threading.Event()
   total_work = sum(k not in d.writer.done for d in devices for k in keys)
-  bar = tqdm.tqdm(total=total_work, desc=f'measuring ({", ".join(r.describe() for d in devices for r in d.runners)})',
-                  unit='model', disable=not progress)
+  described = ', '.join(r.describe() for d in devices for r in d.runners)
+  bar = tqdm.tqdm(total=total_work, desc=f'measuring ({described})', unit='model', disable=not progress)
   threads = [threading.Thread(target=_time_models, args=(d, r, totals, failures, stop, bar), daemon=True)
              for d in devices for r in d.runners]
   for thread in threads:
@@ -266,9 +276,7 @@ def _run(devices, keys, valid, first, first_conversion, convert_one, workers, wo
       key = next(queue_keys, None)
       if key is None:
         return
-      pending.append((key, concurrent.futures.Future() if key == first else convert_one(key)))
-      if key == first:
-        pending[-1][1].set_result(first_conversion)
+      pending.append((key, first_conversion if key == first else convert_one(key)))
   try:
     refill()
     for key in todo:
@@ -292,20 +300,10 @@ def _run(devices, keys, valid, first, first_conversion, convert_one, workers, wo
           totals.add(failed=1)
           bar.update(1)
           continue
-        while not stop.is_set():
-          try:
-            device.queue.put((key, flatbuffer), timeout=0.2)
-            break
-          except queue_lib.Full:
-            pass
+        _put(device.queue, (key, flatbuffer), stop)
     for device in devices:
       for _ in device.runners:
-        while not stop.is_set():
-          try:
-            device.queue.put(None, timeout=0.2)
-            break
-          except queue_lib.Full:
-            pass
+        _put(device.queue, None, stop)
     for thread in threads:
       while thread.is_alive() and not stop.is_set():
         thread.join(0.2)
@@ -319,7 +317,7 @@ def _run(devices, keys, valid, first, first_conversion, convert_one, workers, wo
   wall = time.perf_counter() - start
   summary = {'planned': len(keys), 'already_done': len(keys) - len(todo), **totals, 'wall_seconds': wall,
              'models_per_hour': 3600 * len(todo) / wall if todo and wall > 0 else None,
-             'runner': ', '.join(r.describe() for d in devices for r in d.runners),
+             'runner': described,
              'shards': sum(len(tools.shard_paths(d.writer.folder)) for d in devices)}
   if len(devices) > 1:
     summary['results'] = [str(d.writer.folder.relative_to(workdir)) for d in devices]

@@ -52,6 +52,7 @@ class RemoteRunner:
   def __init__(self, settings: TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 5,
                token: Optional[str] = None, backoff: float = 1.0):
     self.settings, self.timeout, self.retries, self.token, self.backoff = settings, timeout, retries, token, backoff
+    self.host, self.port = host, port
     self.base = f'http://{host}:{port}'
     self._limits = None
 

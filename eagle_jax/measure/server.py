@@ -64,10 +64,10 @@ class Limits:
     return int(self.max_body_mb * 2**20)
 
 
-# name: (type, lowest, attribute of Limits holding the highest)
+# name: (type, lowest, highest: a number, or the attribute of Limits holding it)
 SETTINGS = {'threads': (int, 1, 'max_threads'), 'runs': (int, 1, 'max_runs'),
             'avg_between': (int, 1, 'max_avg_between'), 'interval': (float, 0.0, 'max_interval'),
-            'warmup': (int, 0, 'max_warmup'), 'xnnpack': (int, 0, None), 'seed': (int, 0, None)}
+            'warmup': (int, 0, 'max_warmup'), 'xnnpack': (int, 0, 1), 'seed': (int, 0, 2**31 - 1)}
 
 
 def check_settings(settings: dict, limits: Limits = Limits()) -> dict:
@@ -77,13 +77,13 @@ def check_settings(settings: dict, limits: Limits = Limits()) -> dict:
     raise ValueError(f'unknown timing settings {unknown}; known: {sorted(SETTINGS)}')
   out = {}
   for name, raw in settings.items():
-    kind, low, high_name = SETTINGS[name]
+    kind, low, high = SETTINGS[name]
     try:
       value = kind(raw) if not isinstance(raw, bool) else int(raw)
     except (TypeError, ValueError):
       raise ValueError(f'timing setting {name}={raw!r} is not {"an integer" if kind is int else "a number"}'
                        ) from None
-    high = getattr(limits, high_name) if high_name else (1 if name == 'xnnpack' else 2**31 - 1)
+    high = getattr(limits, high) if isinstance(high, str) else high
     if not (math.isfinite(value) and low <= value <= high):
       raise ValueError(f'timing setting {name}={value} is outside [{low}, {high}]')
     out[name] = value

@@ -38,10 +38,6 @@ class Pretrained:
   _cached: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
   _cached_rows: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
-  @property
-  def model(self) -> models.Predictor:
-    return initialization.create_model(ml_collections.ConfigDict(self.model_config))
-
   def embed(self, keys, body=None) -> np.ndarray:
     """Embeddings of `keys` by this body (or another `body` of the same shape, e.g. fine-tuned) with a constant 1
     appended (n, num_hidden + 1), in chunks; this body's embeddings are kept per arch."""
@@ -186,7 +182,8 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
                           {'cost_features': list(names)})
   residual = pretrained.embed(table.keys[held_rows]) @ heads - log_latency[held_rows]
   pretrained.noise_var = float(np.nanmean(np.nanvar(residual, axis=0)))
-  pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.name, 'model': config.model.to_dict(),
+  pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.name,
+                     'model': config.model.to_dict(),
                      'devices': list(table.names), 'sources': list(config.transfer.sources),
                      'heads': heads.tolist(), 'noise_var': pretrained.noise_var, 'best_epoch': best[2],
                      'held_out_loss': best[0], 'archs': {'train': len(train_rows), 'held_out': len(held_rows)},
