@@ -11,7 +11,8 @@ from eagle_jax.predictors import experiment, inference
 
 ROOT = Path(__file__).resolve().parents[1]
 ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
-SAMPLES = {'nasbench201': 'nb201/cifar100', 'nasbench101': 'nb101/naslib-cifar10'}
+SAMPLES = {'nasbench201': 'nb201/cifar100', 'nasbench101': 'nb101/naslib-cifar10',
+           'nasbench_asr': 'cpu/epyc-litert-fp32-1thread-nbasr'}
 
 
 @pytest.mark.parametrize('name', spaces.NAMES)
@@ -46,11 +47,14 @@ def test_sampling_is_seeded_and_distinct():
 
 @pytest.mark.parametrize('kind, name', [('predictors', 'acc_gcn_nasbench201_bin'),
                                         ('predictors', 'lat_gcn_nasbench101'), ('search', 'brp_nasbench101'),
-                                        ('measure', 'desktop_nasbench101'), ('measure', 'desktop_nasbench201')])
+                                        ('measure', 'desktop_nasbench101'), ('measure', 'desktop_nasbench201'),
+                                        ('predictors', 'acc_gcn_nasbench_asr_bin_foresight'),
+                                        ('predictors', 'lat_gcn_nasbench_asr'), ('search', 'brp_nasbench_asr'),
+                                        ('measure', 'desktop_nasbench_asr')])
 def test_configs_name_their_space(kind, name):
   sys.path.insert(0, str(ROOT))
   config = __import__(f'configs.{kind}.{name}', fromlist=['get_config']).get_config()
-  assert config.space == ('nasbench101' if 'nasbench101' in name else 'nasbench201')
+  assert config.space == next(space for space in spaces.NAMES[::-1] if space in name)
 
 
 def test_a_dataset_of_another_space_is_refused():

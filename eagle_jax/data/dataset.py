@@ -89,6 +89,10 @@ class Dataset:
     return dataclasses.replace(self, keys=self.keys[has], values=column[has], name=f'{self.name}@{seed}',
                                seed_values=self.seed_values[has])
 
+  def has(self, keys) -> np.ndarray:
+    """Whether each given arch has a value in this dataset."""
+    return np.array([key in self._rows for key in self.space.hashable(self.space.as_keys(keys))], bool)
+
   def rows_of(self, keys) -> np.ndarray:
     """Row of each given arch in this dataset; KeyError naming the first arch that is not in it."""
     rows = []
@@ -107,7 +111,8 @@ class Dataset:
 
 def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None,
                  space: Optional[str] = None) -> Dataset:
-  """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz / NB101 file path.
+  """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz path, or a file (or folder) of
+  a space's own formats (NB101 JSON and tfrecords, NAS-Bench-ASR pickles).
 
   `space` names the search space of a file's keys (default nasbench201; bundled datasets know their own and refuse
   another). A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with
@@ -129,7 +134,7 @@ def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = N
   if not path.exists():
     raise FileNotFoundError(f'{source_str!r} is neither a bundled dataset ({", ".join(bundled_data.bundled()[:3])}, '
                             '...; see eagle_jax.data.bundled()) nor an existing file')
-  info = registry.identify(path)
+  info = registry.identify(path) if path.is_file() else None  # folders: a space's own (NB-ASR's seeds)
   mapping = formats.read_measurements(path, column, where, space)
   return Dataset.from_mapping(mapping, info.name if info else str(path), info.units if info else '', space)
 

@@ -64,6 +64,23 @@ def read_pickle(path, arrays: bool = False) -> Any:
     raise ValueError(f'{path}: not a readable pickle (truncated or corrupted?): {e}') from e
 
 
+def read_pickle_objects(path) -> list:
+  """Every object pickled one after another in `path` (NAS-Bench-ASR's files: a header, then the rows), with the
+  same restrictions as `read_pickle`."""
+  path = Path(path)
+  stream = io.BytesIO(_read_bytes(path))
+  unpickler = _RestrictedUnpickler(stream, path, _SAFE_GLOBALS)
+  objects = []
+  try:
+    while stream.tell() < len(stream.getbuffer()):
+      objects.append(unpickler.load())
+  except UnsafePickleError:
+    raise
+  except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, AttributeError) as e:
+    raise ValueError(f'{path}: object {len(objects)} is not a readable pickle (truncated or corrupted?): {e}') from e
+  return objects
+
+
 def write_pickle(obj: Any, path, overwrite: bool = False) -> Path:
   return files.atomic_write_bytes(path, pickle.dumps(obj, protocol=4), overwrite)
 
@@ -191,7 +208,7 @@ def read_measurements(path, column: Optional[str] = None, where: Optional[dict] 
   if suffix == '.npz':
     return read_measurement_npz(path, space)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz; NB101 also '
-                   '.json (NASLib) and .tfrecord (NAS-Bench-101))')
+                   '.json (NASLib) and .tfrecord (NAS-Bench-101); NB-ASR a folder of NAS-Bench-ASR training files)')
 
 
 def write_measurements(mapping: Measurements, path, overwrite: bool = False, space=DEFAULT_SPACE) -> Path:

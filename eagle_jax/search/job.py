@@ -116,11 +116,15 @@ def _restricted(searched, rows):
 
 
 def _latency_report(latency, dataset, searched, trained_rows) -> dict:
-  """With true latencies: trained models over the limit (false positives) and the best that truly meets it."""
+  """With true latencies: trained models over the limit (false positives) and the best that truly meets it,
+  among the trained models the measurement holds (a measured sample of a large space holds only some)."""
   truth = dataset_lib.load_dataset(latency.measurement, space=dataset.space.name)
+  report = {'limit': latency.limit, 'trained': int(len(trained_rows))}
+  measured = truth.has(dataset.keys[trained_rows])
+  trained_rows = trained_rows[measured]
   true_latency = truth.values[truth.rows_of(dataset.keys[trained_rows])]
   meets = true_latency <= latency.limit
-  report = {'limit': latency.limit, 'false_positives': int((~meets).sum()), 'trained': int(len(trained_rows))}
+  report.update(measured=int(measured.sum()), false_positives=int((~meets).sum()))
   if meets.any():
     best = np.nonzero(meets)[0][int(np.argmax(searched[trained_rows[meets]]))]
     report['best_meeting_limit'] = {'arch_str': dataset.arch_strs[trained_rows[best]],

@@ -3,7 +3,7 @@ import importlib
 
 from eagle_jax.spaces.space import Space
 
-NAMES = ('nasbench201', 'nasbench101')
+NAMES = ('nasbench201', 'nasbench101', 'nasbench_asr')
 
 
 def get(name: str) -> Space:

@@ -29,7 +29,6 @@ NUM_NODES = MAX_VERTICES + 1  # with the global node
 NUM_FEATURES = 7  # none, conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3, input, output, global
 # SHA-256 of the enumerated hashes, sorted, one per line: the check that a cache holds the whole space.
 SPACE_SHA256 = 'a7f10bf770c1b5b8a221e37824e42b3b1a237a5d21ccf545bbe8e23abd933403'
-_HASH_CHARS = frozenset('0123456789abcdef')
 
 Spec = Tuple[np.ndarray, Tuple[str, ...]]  # (adjacency V x V int8, ops with 'input' ... 'output')
 
@@ -90,21 +89,8 @@ def _labeling(ops: Sequence[str]) -> List[int]:
 
 
 def module_hash(matrix, ops: Sequence[str]) -> str:
-  """NAS-Bench-101's isomorphism-invariant hash of a *pruned* spec: per-vertex MD5 of (out-degree, in-degree,
-  label), refined once per vertex from the sorted hashes of in- and out-neighbours, then the MD5 of the sorted
-  vertex hashes."""
-  matrix = np.asarray(matrix)
-  n = len(matrix)
-  labels = _labeling(ops)
-  in_degree, out_degree = matrix.sum(0).tolist(), matrix.sum(1).tolist()
-  hashes = [hashlib.md5(str((out_degree[v], in_degree[v], labels[v])).encode()).hexdigest() for v in range(n)]
-  sources = [[w for w in range(n) if matrix[w, v]] for v in range(n)]
-  targets = [[w for w in range(n) if matrix[v, w]] for v in range(n)]
-  for _ in range(n):
-    hashes = [hashlib.md5((''.join(sorted(hashes[w] for w in sources[v])) + '|' +
-                           ''.join(sorted(hashes[w] for w in targets[v])) + '|' + hashes[v]).encode()).hexdigest()
-              for v in range(n)]
-  return hashlib.md5(str(sorted(hashes)).encode()).hexdigest()
+  """NAS-Bench-101's isomorphism-invariant hash of a *pruned* spec (`space.graph_hash` of its int matrix)."""
+  return space_lib.graph_hash(np.asarray(matrix), _labeling(ops))
 
 
 def spec_hash(matrix, ops: Sequence[str], where: str = 'NB101 cell') -> Tuple[str, Spec]:
@@ -138,9 +124,7 @@ def canonical_spec(matrix, ops: Sequence[str]) -> Spec:
 
 def check_hash(text, where: str = 'NB101 key') -> str:
   """`text` if it looks like a module hash (32 lowercase hex digits), else ValueError naming it."""
-  if not isinstance(text, str) or len(text.strip()) != 32 or not set(text.strip()) <= _HASH_CHARS:
-    raise ValueError(f'{where}: {text!r} is not an NB101 module hash (32 lowercase hex digits)')
-  return text.strip()
+  return SPACE.check_hash(text, where)
 
 
 # ----- compact spec arrays: padded to 7 vertices with the output last (Eagle's layout) -----
@@ -348,13 +332,13 @@ def network_cost(matrix, ops: Sequence[str], image_size: int = 32, stem_channels
   return macs + channels * num_classes, params + channels * num_classes + num_classes
 
 
-class NasBench101(space_lib.Space):
+class NasBench101(space_lib.HashKeyedSpace):
   """NB101 behind the Space interface: keys and strings are module hashes; specs are (adjacency, op names)."""
   name = 'nasbench101'
   num_nodes = NUM_NODES
   num_features = NUM_FEATURES
   keras_builder = 'eagle_jax.measure.keras_nasbench101'
-  unique_encodings = True
+  hash_name = 'NB101 module hash'
 
   def __init__(self):
     self._specs = {}  # hash -> (padded, codes) of cells met outside the enumeration (files, builders)
@@ -367,33 +351,13 @@ class NasBench101(space_lib.Space):
       self._specs[key] = _pad(*canonical_spec(*spec))
     return key
 
-  def _one(self, arch) -> str:
-    if isinstance(arch, (str, np.str_)):
-      return check_hash(str(arch))
+  def is_single_spec(self, arch) -> bool:
+    return isinstance(arch, tuple) and len(arch) == 2 and not isinstance(arch[1], (str, np.str_))
+
+  def spec_key(self, arch) -> str:
     if isinstance(arch, (tuple, list)) and len(arch) == 2 and not isinstance(arch[1], (str, np.str_)):
       return self.register(*arch)
     raise ValueError(f'{arch!r} is neither an NB101 module hash nor an (adjacency, ops) spec')
-
-  def as_keys(self, archs) -> np.ndarray:
-    if isinstance(archs, np.ndarray) and archs.dtype.kind == 'U':
-      keys = archs.reshape(-1)
-      bad = (np.char.str_len(keys) != 32) | (np.char.strip(keys, '0123456789abcdef') != '')
-      if bad.any():
-        check_hash(str(keys[np.argmax(bad)]))
-      return keys
-    if isinstance(archs, (str, np.str_)) or (isinstance(archs, tuple) and len(archs) == 2
-                                             and not isinstance(archs[1], (str, np.str_))):
-      archs = [archs]
-    return np.array([self._one(a) for a in archs], dtype='<U32').reshape(-1)
-
-  def hashable(self, keys) -> list:
-    return [str(k) for k in np.asarray(keys).reshape(-1)]
-
-  def to_str(self, key) -> str:
-    return check_hash(str(key))
-
-  def from_str(self, text: str) -> str:
-    return check_hash(text)
 
   def specs(self, keys) -> Tuple[np.ndarray, np.ndarray]:
     """Padded specs (n, 7, 7) and op codes (n, 7) of the keys; KeyError naming a hash outside the space."""
@@ -456,13 +420,6 @@ class NasBench101(space_lib.Space):
 
   def enumerate(self) -> np.ndarray:
     return enumerated()['hashes']
-
-  def index_of(self, keys) -> np.ndarray:
-    keys, hashes = self.as_keys(keys), enumerated()['hashes']
-    rows = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
-    if (hashes[rows] != keys).any():
-      raise KeyError(f'{keys[np.argmax(hashes[rows] != keys)]} is not in the nasbench101 space')
-    return rows.astype(np.int64)
 
   def mutate(self, key, rng: np.random.Generator) -> str:
     """Flips one edge or changes one op of the 7-vertex cell (padding vertices get random ops), until the

@@ -4,7 +4,8 @@ Keys are a space's canonical architecture ids (hashable: NB201 op-vector tuples,
 over many archs take and return *key arrays*: numpy arrays whose first axis indexes archs (NB201 (n, 6) ints,
 NB101 (n,) 32-character strings), so rows can be selected with index arrays.
 """
-from typing import Iterable, List, Tuple
+import hashlib
+from typing import Iterable, List, Sequence, Tuple
 
 import numpy as np
 
@@ -18,6 +19,23 @@ def with_global_node(edges: np.ndarray) -> np.ndarray:
   adjacency[:, 0, :] = 1.0
   adjacency[:, np.arange(size), np.arange(size)] = 1.0
   return adjacency
+
+
+def graph_hash(matrix: np.ndarray, labels: Sequence[int]) -> str:
+  """The isomorphism-invariant MD5 hash NAS-Bench-101 and NAS-Bench-ASR key graphs by: per-vertex MD5 of
+  (out-degree, in-degree, label), refined once per vertex from the sorted hashes of in- and out-neighbours, then
+  the MD5 of the sorted vertex hashes. Degrees are printed as the matrix's dtype gives them (NB101's int
+  matrices print 1, NB-ASR's float ones 1.0), so pass the matrix as the benchmark builds it."""
+  n = len(matrix)
+  in_degree, out_degree = matrix.sum(0).tolist(), matrix.sum(1).tolist()
+  hashes = [hashlib.md5(str((out_degree[v], in_degree[v], labels[v])).encode()).hexdigest() for v in range(n)]
+  sources = [[w for w in range(n) if matrix[w, v]] for v in range(n)]
+  targets = [[w for w in range(n) if matrix[v, w]] for v in range(n)]
+  for _ in range(n):
+    hashes = [hashlib.md5((''.join(sorted(hashes[w] for w in sources[v])) + '|' +
+                           ''.join(sorted(hashes[w] for w in targets[v])) + '|' + hashes[v]).encode()).hexdigest()
+              for v in range(n)]
+  return hashlib.md5(str(sorted(hashes)).encode()).hexdigest()
 
 
 class Space:
@@ -128,3 +146,60 @@ class Space:
 
   def strs(self, keys: Iterable) -> List[str]:
     return [self.to_str(k) for k in self.hashable(self.as_keys(keys))]
+
+
+_HASH_CHARS = frozenset('0123456789abcdef')
+
+
+class HashKeyedSpace(Space):
+  """A space keyed by 32-hex graph hashes (NB101, NB-ASR): key arrays are (n,) '<U32' string arrays,
+  `enumerate()` returns the hashes sorted, and specs are turned into keys by `spec_key`."""
+  unique_encodings = True
+  hash_name = 'graph hash'
+
+  def check_hash(self, text, where: str = '') -> str:
+    """`text` if it is 32 lowercase hex digits, else ValueError naming it."""
+    if not isinstance(text, (str, np.str_)) or len(text.strip()) != 32 or not set(text.strip()) <= _HASH_CHARS:
+      raise ValueError(f'{where or self.name + " key"}: {text!r} is not an {self.hash_name} '
+                       '(32 lowercase hex digits)')
+    return str(text).strip()
+
+  def is_single_spec(self, arch) -> bool:
+    """Whether `arch` is one spec (not a list of them)."""
+    raise NotImplementedError
+
+  def spec_key(self, arch) -> str:
+    """The hash of one spec; ValueError naming what is wrong with it."""
+    raise NotImplementedError
+
+  def _one(self, arch) -> str:
+    if isinstance(arch, (str, np.str_)):
+      return self.check_hash(arch)
+    return self.spec_key(arch)
+
+  def as_keys(self, archs) -> np.ndarray:
+    if isinstance(archs, np.ndarray) and archs.dtype.kind == 'U':
+      keys = np.char.strip(archs.reshape(-1))
+      bad = (np.char.str_len(keys) != 32) | (np.char.strip(keys, '0123456789abcdef') != '')
+      if bad.any():
+        self.check_hash(str(keys[np.argmax(bad)]))
+      return keys
+    if isinstance(archs, (str, np.str_)) or self.is_single_spec(archs):
+      archs = [archs]
+    return np.array([self._one(a) for a in archs], dtype='<U32').reshape(-1)
+
+  def hashable(self, keys) -> list:
+    return [str(k) for k in np.asarray(keys).reshape(-1)]
+
+  def to_str(self, key) -> str:
+    return self.check_hash(str(key))
+
+  def from_str(self, text: str) -> str:
+    return self.check_hash(text)
+
+  def index_of(self, keys) -> np.ndarray:
+    keys, hashes = self.as_keys(keys), self.enumerate()
+    rows = np.minimum(np.searchsorted(hashes, keys), len(hashes) - 1)
+    if (hashes[rows] != keys).any():
+      raise KeyError(f'{keys[np.argmax(hashes[rows] != keys)]} is not in the {self.name} space')
+    return rows.astype(np.int64)
