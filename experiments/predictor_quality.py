@@ -5,6 +5,8 @@ python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench
 Any predictor config and datasets (bundled names or files), e.g. NB101 on the project's own CPU measurements:
 python experiments/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/epyc-litert-fp32-1thread-nb101 \
     --repeats=3 --out=nasbench101_latency
+`--remeasured` (one file per dataset) holds a second measurement of some of the same archs: the row "measured
+twice" scores the second measurement as a predictor of the first, the noise ceiling of any predictor.
 Writes experiments/<out>.{json,md}.
 """
 import json
@@ -13,8 +15,8 @@ from pathlib import Path
 
 from absl import app, flags
 
-from eagle_jax import files
-from eagle_jax.predictors import experiment
+from eagle_jax import data, files
+from eagle_jax.predictors import experiment, metrics as metrics_lib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,6 +32,7 @@ _SEED = flags.DEFINE_integer('seed', 0, 'First split seed (repeats use seed, see
 _PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
                                   'others already in predictor_quality.json are kept.')
 _EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
+_REMEASURED = flags.DEFINE_list('remeasured', [], 'Per dataset, a second measurement of some of its archs.')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
 HERE = Path(__file__).resolve().parent
 
@@ -48,14 +51,27 @@ def write_table(results: dict, out: Path) -> None:
   files.atomic_write_text(out.with_suffix('.md'), '\n'.join(lines) + '\n')
 
 
+def measured_twice(measurement: str, remeasured: str, space: str) -> dict:
+  """The second measurement scored as a predictor of the first, on the archs both hold."""
+  first, second = data.load_dataset(measurement, space=space), data.load_dataset(remeasured, space=space)
+  both = second.keys[first.has(second.keys)]
+  true, again = first.values[first.rows_of(both)], second.values[second.rows_of(both)]
+  return {**metrics_lib.regression_metrics(again, true), 'n_test': int(len(both))}
+
+
 def main(argv):
   del argv
   out = HERE / _OUT.value
   config_module = __import__(f'configs.predictors.{_CONFIG.value}', fromlist=['get_config'])
   datasets = _DATASETS.value or [str(Path(_LATBENCH.value) / f'{device}.pickle') for device in _DEVICES.value]
   results = json.loads(out.with_suffix('.json').read_text()) if out.with_suffix('.json').exists() else {}
-  for measurement in datasets:
+  if _REMEASURED.value and len(_REMEASURED.value) != len(datasets):
+    raise app.UsageError(f'--remeasured needs one file per dataset ({len(datasets)})')
+  for number, measurement in enumerate(datasets):
     device = Path(measurement).stem if measurement.endswith('.pickle') else measurement
+    if _REMEASURED.value:
+      space = config_module.get_config().get('space', 'nasbench201')
+      results[f'{device}/measured twice'] = measured_twice(measurement, _REMEASURED.value[number], space)
     for predictor in _PREDICTORS.value:
       config = config_module.get_config()
       config.data.measurement = measurement

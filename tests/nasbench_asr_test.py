@@ -208,6 +208,7 @@ def test_nasbench_asr_files_read_and_convert(tmp_path):
   assert data.load_measurements(eagle, space='nasbench_asr') == pytest.approx(mean)
   dataset = data.load_dataset(eagle, space='nasbench_asr')
   assert len(dataset) == 30 and dataset.space.name == 'nasbench_asr'
+  assert tools.describe(folder, space='nasbench_asr')['count'] == 30
 
   bench = tmp_path / 'nb-asr-bench-jetson.pickle'
   _write_asr_pickle(bench, {'dataset_type': 'benchmarking', 'device': 'jetson', 'version': 1,
@@ -331,3 +332,6 @@ def test_train_and_search_run_end_to_end_on_nb_asr(tmp_path):
   assert len(ranking) == 8242 and set(ranking) == set(keys.tolist())
   trace = logs.read_trace(tmp_path / 'search' / 'trace.txt', 'nasbench_asr')
   assert len(trace) == len(set(trace))
+  search.latency.limit = 1e-6
+  with pytest.raises(ValueError, match=r'latency.limit=1e-06 s keeps no candidate: .* between'):
+    job.run(search, tmp_path / 'too_tight', progress=False)

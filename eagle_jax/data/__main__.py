@@ -8,6 +8,8 @@ python -m eagle_jax.data info      --input=FILE
 
 --space=nasbench101 reads NB101 files: Eagle's {hash: value} pickles, NASLib's zero-cost JSON, NAS-Bench-101's
 tfrecords (e.g. convert --input=nasbench_only108.tfrecord --output=nb101_val.pickle [--column=test_accuracy]).
+--space=nasbench_asr reads NAS-Bench-ASR's pickles (training, benchmarking, static) and folders of its training
+files (the mean over seeds: convert --input=NB_ASR_FOLDER --output=nbasr_inv_avg_val_per.pickle).
 """
 import json
 from pathlib import Path

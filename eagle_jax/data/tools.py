@@ -112,9 +112,10 @@ def write_normalized(mapping: formats.Measurements, path, overwrite: bool = Fals
 
 
 def describe(path, column=None, space=formats.DEFAULT_SPACE) -> dict:
-  """Count, range, median, SHA-256 and registry name of a measurement file."""
-  info = registry.identify(path)
+  """Count, range, median, SHA-256 and registry name of a measurement file (or a folder a space reads)."""
+  is_file = Path(path).is_file()
+  info = registry.identify(path) if is_file else None
   values = np.array(list(formats.read_measurements(path, column, space=space).values()))
-  return {'file': str(path), 'registry_name': info.name if info else None, 'sha256': registry.sha256_of(path),
-          'count': int(values.size), 'min': float(values.min()), 'median': float(np.median(values)),
+  return {'file': str(path), 'registry_name': info.name if info else None,
+          'sha256': registry.sha256_of(path) if is_file else None, 'count': int(values.size), 'min': float(values.min()), 'median': float(np.median(values)),
           'max': float(values.max())}

@@ -45,7 +45,11 @@ def latency_filter(space, candidates: np.ndarray, checkpoint: str, limit: float)
   predictor = inference.load(checkpoint, space)
   if predictor.binary:
     raise ValueError(f'{checkpoint} is a binary predictor; a latency limit needs a unary latency predictor')
-  return predictor.predict(candidates) <= limit
+  predicted = predictor.predict(candidates)
+  if not (predicted <= limit).any():
+    raise ValueError(f'config.latency.limit={limit} s keeps no candidate: the latency predictor in {checkpoint} '
+                     f'puts them between {predicted.min():.4g} and {predicted.max():.4g} s')
+  return predicted <= limit
 
 
 def _iteration_training(base: ml_collections.ConfigDict, iteration: int, iterations: int):
