@@ -12,14 +12,15 @@ from eagle_jax.predictors import experiment, inference
 ROOT = Path(__file__).resolve().parents[1]
 ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
 SAMPLES = {'nasbench201': 'nb201/cifar100', 'nasbench101': 'nb101/naslib-cifar10',
-           'nasbench_asr': 'cpu/epyc-litert-fp32-1thread-nbasr'}
+           'nasbench_asr': 'cpu/epyc-litert-fp32-1thread-nbasr',
+           'darts': str(SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json')}
 
 
 @pytest.mark.parametrize('name', spaces.NAMES)
 def test_every_space_gives_the_same_face(name):
   space = spaces.get(name)
   assert space.name == name and spaces.get(space) is space
-  keys = data.load_dataset(SAMPLES[name]).keys[:50]
+  keys = data.load_dataset(SAMPLES[name], space=name).keys[:50]
   for key in space.hashable(keys):
     assert space.key(space.from_str(space.to_str(key))) == key
     assert space.key(key) == key

@@ -62,7 +62,9 @@ def _settings_digest(config: ml_collections.ConfigDict) -> str:
 
 def check_config(config: ml_collections.ConfigDict) -> list:
   """Every setting checked before any work (a bad one must not poison a workdir); returns the runners."""
-  spaces.get(config.get('space', 'nasbench201'))
+  space = spaces.get(config.get('space', 'nasbench201'))
+  if not space.keras_builder:
+    raise ValueError(f'the {space.name} space has no Keras network to measure yet')
   if not (isinstance(config.shard_size, int) and config.shard_size >= 1):
     raise ValueError(f'config.shard_size must be an integer >= 1, got {config.shard_size!r}')
   conversion = config.conversion

@@ -3,7 +3,7 @@ import importlib
 
 from eagle_jax.spaces.space import Space
 
-NAMES = ('nasbench201', 'nasbench101', 'nasbench_asr')
+NAMES = ('nasbench201', 'nasbench101', 'nasbench_asr', 'darts')
 
 
 def get(name: str) -> Space:

@@ -1,0 +1,140 @@
+"""The DARTS space: genotype text, Eagle's and the fast sampler, Eagle's encoding, the network's costs, files."""
+import pickle
+import random
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+from eagle_jax import data, spaces
+from eagle_jax.measure import driver
+from eagle_jax.spaces import darts
+from eagle_jax.spaces import darts_files
+
+SPACE = spaces.get('darts')
+NASLIB_JSON = SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
+# DARTS's published DARTS_V2 cell (quark0/darts genotypes.py): 3,349,342 parameters at 36 channels, 20 cells.
+DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
+            "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
+            "('max_pool_3x3', 3)], reduce_concat=[2, 3, 4, 5])")
+
+
+def _rows(matrix):
+  return [''.join(str(int(v)) for v in row) for row in matrix]
+
+
+def test_genotype_text_round_trips_and_bad_genotypes_are_named():
+  key = SPACE.key(DARTS_V2)
+  assert SPACE.key(SPACE.to_str(key)) == key and 'normal_concat=range(2, 6)' in SPACE.to_str(key)
+  assert SPACE.key(darts.to_genotype(key)) == key == SPACE.key(np.array(key))
+  with pytest.raises(ValueError, match="normal\\[0\\] has op 'none'"):
+    SPACE.key(DARTS_V2.replace("('sep_conv_3x3', 0)", "('none', 0)", 1))
+  with pytest.raises(ValueError, match='normal\\[7\\] reads 7; node 5 reads nodes 0..4'):
+    SPACE.key(DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 7)"))
+  with pytest.raises(ValueError, match='node 2 reads node 0 twice'):
+    SPACE.key(DARTS_V2.replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 0)", 1))
+  with pytest.raises(ValueError, match='normal_concat is \\[2, 3, 4\\]'):
+    SPACE.key(DARTS_V2.replace('normal_concat=[2, 3, 4, 5]', 'normal_concat=[2, 3, 4]'))
+  with pytest.raises(ValueError, match='only literals and range'):
+    SPACE.key(DARTS_V2.replace('[2, 3, 4, 5]', "__import__('os').getcwd()", 1))
+  with pytest.raises(ValueError, match='is not Genotype'):
+    SPACE.key('Gen(normal=[])')
+  bad = SPACE.sample(3, 0)
+  bad[1, 17] = 5
+  with pytest.raises(ValueError, match='row 1: reduce\\[0\\] reads 5'):
+    SPACE.as_keys(bad)
+
+
+def test_eagle_sampler_draws_in_eagles_order():
+  keys = SPACE.sample(1000, 0, mode='eagle')
+  rng = random.Random(0)
+  for key in keys[:20].tolist():  # replayed draw by draw
+    for cell in range(2):
+      ops = [darts.OPS.index(rng.choice(darts.OPS)) for _ in range(8)]
+      inputs = [i for node in range(2, 6) for i in rng.sample(range(node), 2)]
+      assert key[16 * cell:16 * cell + 16] == [v for pair in zip(ops, inputs) for v in pair]
+  assert len(set(SPACE.hashable(keys))) == 1000
+  np.testing.assert_array_equal(keys, SPACE.sample(1000, 0, mode='eagle'))
+  inputs = keys[:, 1::2].reshape(-1, 2, 4, 2)
+  assert (inputs[..., 0] != inputs[..., 1]).all() and (inputs < np.arange(2, 6)[None, None, :, None]).all()
+  assert set(keys[:, 0::2].ravel().tolist()) == set(range(7))
+  # a genotype drawn before is skipped: excluding the first gives the sequence from the second on
+  np.testing.assert_array_equal(darts.sample_eagle(5, 0, exclude=keys[:1]), keys[1:6])
+
+
+def test_fast_sampler_is_seeded_distinct_and_streamed():
+  chunks = list(darts.sample_chunks(25_000, 3, chunk=10_000))
+  assert [len(c) for c in chunks] == [10_000, 10_000, 5_000]
+  keys = np.concatenate(chunks)
+  np.testing.assert_array_equal(keys, np.concatenate(list(darts.sample_chunks(25_000, 3, chunk=10_000))))
+  assert len(np.unique(darts.fingerprints(keys))) == 25_000 and len(set(SPACE.hashable(keys))) == 25_000
+  SPACE.as_keys(keys)  # every sampled key is a valid genotype
+  ops = keys[:, 0::2].ravel()
+  assert np.abs(np.bincount(ops, minlength=7) / len(ops) - 1 / 7).max() < 0.01
+  # a stream whose chunks repeat genotypes drops the repeats
+  twice = np.concatenate([keys[:100], keys[:100]])
+  assert len(np.unique(darts.fingerprints(twice))) == 100
+
+
+def test_encoding_golden_rows():
+  # normal: node 2 = sep3(0) + skip(1); node 3 = max_pool(2) + dil5(0); nodes 4, 5 = avg_pool/sep5 chains
+  text = ("Genotype(normal=[('sep_conv_3x3', 0), ('skip_connect', 1), ('max_pool_3x3', 2), ('dil_conv_5x5', 0), "
+          "('avg_pool_3x3', 3), ('sep_conv_5x5', 1), ('dil_conv_3x3', 4), ('skip_connect', 2)], "
+          "normal_concat=range(2, 6), reduce=[('sep_conv_3x3', 0), ('skip_connect', 1), ('max_pool_3x3', 2), "
+          "('dil_conv_5x5', 0), ('avg_pool_3x3', 3), ('sep_conv_5x5', 1), ('dil_conv_3x3', 4), ('skip_connect', 2)],"
+          " reduce_concat=range(2, 6))")
+  adjacency, features = SPACE.encode([SPACE.key(text)])
+  assert adjacency.shape == (1, 31, 31) and features.shape == (1, 31, 10)
+  cell = _rows(adjacency[0, 1:16, 1:16])
+  # nodes: 0 in0, 1 in1, 2 sep3, 3 skip, 4 add(2), 5 max_pool, 6 dil5, 7 add(3), 8 avg_pool, 9 sep5, 10 add(4),
+  # 11 dil3, 12 skip, 13 add(5), 14 output
+  assert cell == ['101000100000000', '010010000100000', '001010000000000', '000100000000000', '000011000000011',
+                  '000001010000000', '000000110000000', '000000011000001', '000000001010000', '000000000110000',
+                  '000000000011001', '000000000001010', '000000000000100', '000000000000011', '000000000000001']
+  assert _rows(features[0, 1:16]) == [
+      '0000000100', '0000000100', '0010000000', '0000000000', '0000001000', '1000000000', '0000010000',
+      '0000001000', '0100000000', '0001000000', '0000001000', '0000100000', '0000000000', '0000001000',
+      '0000000010']
+  assert _rows(adjacency[0])[0] == '1' * 31 and _rows(features[0])[0] == '0000000001'
+  np.testing.assert_array_equal(adjacency[0, 16:, 16:], adjacency[0, 1:16, 1:16])  # both cells alike here
+  assert not adjacency[0, 1:16, 16:].any() and not adjacency[0, 16:, 1:16].any()  # two components
+
+
+def test_costs_match_darts_and_mutations_stay_valid():
+  key = SPACE.key(DARTS_V2)
+  assert SPACE.params([key], init_channels=36, layers=20)[0] == 3_349_342  # DARTS's "param size = 3.349342MB"
+  keys = SPACE.sample(20, 0)
+  assert (SPACE.flops(keys, init_channels=32) > SPACE.flops(keys)).all()
+  rng = np.random.default_rng(0)
+  for row in SPACE.hashable(keys):
+    child = SPACE.mutate(row, rng)
+    assert child != row and sum(a != b for a, b in zip(child, row)) == 1
+    SPACE.as_keys(np.array([child]))
+  with pytest.raises(ValueError, match='not enumerable'):
+    SPACE.enumerate()
+
+
+def test_naslib_and_eagle_files(tmp_path):
+  dataset = data.load_dataset(NASLIB_JSON, space='darts')
+  assert len(dataset) == 500 and dataset.space.name == 'darts' and (dataset.values > 90).all()
+  flops = darts_files.read_naslib_json(NASLIB_JSON, 'flops')
+  keys = list(flops)
+  ours = SPACE.flops(np.array(keys), init_channels=32)
+  assert np.corrcoef(ours, [flops[k] for k in keys])[0, 1] > 0.95
+  genotypes = [darts.to_genotype(k) for k in keys[:3]]
+  known = tmp_path / 'known.pickle'
+  known.write_bytes(pickle.dumps([(genotypes[0], 95.1), (SPACE.to_str(keys[1]), 94.0)]))
+  assert data.load_measurements(known, space='darts') == {keys[0]: 95.1, keys[1]: 94.0}
+  candidates = tmp_path / 'darts_10mln_s000.pickle'
+  candidates.write_bytes(pickle.dumps((0, [(g, -1) for g in genotypes])))
+  seed, read = darts_files.read_candidates(candidates)
+  assert seed == 0 and SPACE.hashable(read) == keys[:3]
+  evil = tmp_path / 'evil.pickle'
+  evil.write_bytes(pickle.dumps([(genotypes[0], np.float64(1.0)), (print, 1.0)]))
+  with pytest.raises(ValueError, match='refusing to unpickle'):
+    data.load_measurements(evil, space='darts')
+  with pytest.raises(ValueError, match='the darts space has no Keras network to measure yet'):
+    config = driver.ml_collections.ConfigDict({'space': 'darts'})
+    driver.check_config(config)
