@@ -1,0 +1,154 @@
+"""Scoring and ranking candidate sets of any size with a trained predictor: candidates arrive in chunks (a sampler's
+stream), are encoded a step at a time and scored by one jitted step sharded over every local device
+(`jax.sharding`); only one score per candidate and the running top-k are kept, so memory does not grow with the
+embeddings. Across processes (`jax.distributed`), each process scores the chunks whose index it owns and the
+top-k are merged.
+"""
+import dataclasses
+import time
+from typing import Iterable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from tqdm import auto as tqdm
+
+from eagle_jax.predictors import batches, models
+
+STEP = 2048  # candidates encoded and scored per sharded call (rounded up to a multiple of the device count)
+
+
+@dataclasses.dataclass
+class Ranked:
+  """Scores of a candidate stream (higher = better: larger accuracy or smaller latency), in stream order; the
+  best `top_k` candidates (their stream positions and keys, best first)."""
+  scores: np.ndarray
+  top: np.ndarray
+  top_scores: np.ndarray
+  top_keys: np.ndarray
+  seconds: float
+
+
+def local_mesh(devices=None) -> Mesh:
+  """A one-axis ('batch') mesh over the given devices (default: every local device)."""
+  return Mesh(np.array(devices if devices is not None else jax.local_devices()), ('batch',))
+
+
+def make_scorer(predictor, mesh: Mesh):
+  """A jitted step (params, adjacency, features, augments) -> score per candidate, the candidate axis sharded over
+  the mesh and the parameters replicated."""
+  sign = -1.0 if predictor.lower_is_better and not predictor.binary else 1.0
+  split, replicated = NamedSharding(mesh, PartitionSpec('batch')), NamedSharding(mesh, PartitionSpec())
+
+  def score(params, adjacency, features, augments):
+    terms = predictor.model.apply({'params': params}, adjacency, features, augments, deterministic=True)
+    return sign * models.ranking_score(terms)
+
+  return jax.jit(score, in_shardings=(replicated, split, split, split), out_shardings=split)
+
+
+def _merge_top(best_scores, best_index, scores, index, top_k):
+  scores, index = np.concatenate([best_scores, scores]), np.concatenate([best_index, index])
+  keep = np.argsort(-scores, kind='stable')[:top_k] if len(scores) <= 4 * top_k else None
+  if keep is None:
+    keep = np.argpartition(-scores, top_k - 1)[:top_k]
+    keep = keep[np.lexsort((index[keep], -scores[keep]))]
+  return scores[keep], index[keep]
+
+
+class Scorer:
+  """Scores key arrays of the predictor's space, a sharded step at a time."""
+
+  def __init__(self, predictor, mesh: Optional[Mesh] = None, step: int = STEP):
+    self.predictor, self.space = predictor, predictor.space
+    self.mesh = mesh or local_mesh()
+    devices = self.mesh.devices.size
+    self.step = -(-step // devices) * devices
+    self._score = make_scorer(predictor, self.mesh)
+    self._params = jax.device_put(predictor.params, NamedSharding(self.mesh, PartitionSpec()))
+    self._augment_names = tuple(predictor.card.get('cost_features', ()))
+
+  def __call__(self, keys: np.ndarray) -> np.ndarray:
+    out = np.empty(len(keys), np.float32)
+    for start in range(0, len(keys), self.step):
+      part = keys[start:start + self.step]
+      rows = np.arange(self.step) % len(part)  # a fixed shape: one compilation
+      adjacency, features = self.space.encode(part[rows])
+      augments = batches.cost_features(self.space, part[rows], self._augment_names)
+      if augments is None:
+        augments = np.zeros((self.step, 0), np.float32)
+      out[start:start + len(part)] = np.asarray(self._score(self._params, jnp.asarray(adjacency),
+                                                            jnp.asarray(features),
+                                                            jnp.asarray(augments, jnp.float32)))[:len(part)]
+    return out
+
+
+def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh: Optional[Mesh] = None,
+                owned=None, total: Optional[int] = None, progress: bool = False) -> Ranked:
+  """Scores every candidate of `chunks` (key arrays, in stream order) and keeps the best `top_k`.
+
+  `owned(chunk_index) -> bool` restricts scoring to some chunks (a process's share; the others' scores are NaN);
+  `total` (candidates) only sizes the progress bar."""
+  start_time = time.perf_counter()
+  scorer = Scorer(predictor, mesh)
+  scores, best_scores, best_index, best_keys = [], np.empty(0, np.float32), np.empty(0, np.int64), {}
+  offset = 0
+  bar = tqdm.tqdm(total=total, desc='ranking', unit='model', disable=not progress, leave=False)
+  for number, keys in enumerate(chunks):
+    if owned is not None and not owned(number):
+      scores.append(np.full(len(keys), np.nan, np.float32))
+      offset += len(keys)
+      continue
+    chunk_scores = scorer(keys)
+    scores.append(chunk_scores)
+    index = offset + np.arange(len(keys))
+    best_scores, best_index = _merge_top(best_scores, best_index, chunk_scores, index, top_k)
+    for i in best_index[(best_index >= offset) & (best_index < offset + len(keys))]:
+      best_keys[int(i)] = keys[int(i) - offset]
+    best_keys = {int(i): best_keys[int(i)] for i in best_index}
+    offset += len(keys)
+    bar.update(len(keys))
+  bar.close()
+  top_keys = np.stack([best_keys[int(i)] for i in best_index]) if len(best_index) else np.empty((0,))
+  return Ranked(np.concatenate(scores) if scores else np.empty(0, np.float32), best_index, best_scores, top_keys,
+                time.perf_counter() - start_time)
+
+
+def _gather(array: np.ndarray) -> np.ndarray:
+  """Every process's `array` stacked (process, ...); strings travel as their code points."""
+  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+  if array.dtype.kind == 'U':
+    width = array.dtype.itemsize // 4
+    codes = multihost_utils.process_allgather(array.view(np.uint32).reshape(*array.shape, width))
+    return np.ascontiguousarray(codes).view(f'<U{width}').reshape(codes.shape[:-1])
+  return np.asarray(multihost_utils.process_allgather(array))
+
+
+def rank_across_processes(predictor, make_chunks, top_k: int = 1000, total: Optional[int] = None,
+                          progress: bool = False) -> Ranked:
+  """`rank_stream` split over the processes of a `jax.distributed` run: every process draws the same seeded stream
+  (`make_chunks()`), scores the chunks whose index modulo the process count is its own, on all its local devices;
+  the top-k are then merged, so every process returns the same top-k (its `scores` hold its own share, NaN
+  elsewhere). With one process this is `rank_stream`."""
+  count, me = jax.process_count(), jax.process_index()
+  ranked = rank_stream(predictor, make_chunks(), top_k, owned=lambda number: number % count == me, total=total,
+                       progress=progress and me == 0)
+  if count == 1:
+    return ranked
+  k = len(ranked.top)
+  width = ranked.top_keys.shape[1:] if ranked.top_keys.ndim > 1 else ()
+  sizes = _gather(np.array([k], np.int64)).reshape(-1)
+  pad = int(sizes.max())
+  scores = np.full(pad, -np.inf, np.float32)
+  index = np.full(pad, -1, np.int64)
+  keys = np.zeros((pad,) + width, ranked.top_keys.dtype if k else np.int8)
+  scores[:k], index[:k] = ranked.top_scores, ranked.top
+  if k:
+    keys[:k] = ranked.top_keys
+  all_scores, all_index, all_keys = _gather(scores).reshape(-1), _gather(index).reshape(-1), _gather(keys)
+  all_keys = all_keys.reshape((-1,) + width)
+  valid = all_index >= 0
+  order = np.lexsort((all_index[valid], -all_scores[valid]))[:top_k]
+  return Ranked(ranked.scores, all_index[valid][order], all_scores[valid][order], all_keys[valid][order],
+                ranked.seconds)
