@@ -1,17 +1,21 @@
 """The DARTS space: genotype text, Eagle's and the fast sampler, Eagle's encoding, the network's costs, files."""
 import pickle
 import random
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
 from eagle_jax import data, spaces
+from eagle_jax.data import tools
 from eagle_jax.measure import driver
 from eagle_jax.spaces import darts
 from eagle_jax.spaces import darts_files
 
 SPACE = spaces.get('darts')
+ROOT = Path(__file__).resolve().parents[1]
 NASLIB_JSON = SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
 # DARTS's published DARTS_V2 cell (quark0/darts genotypes.py): 3,349,342 parameters at 36 channels, 20 cells.
 DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
@@ -135,6 +139,32 @@ def test_naslib_and_eagle_files(tmp_path):
   evil.write_bytes(pickle.dumps([(genotypes[0], np.float64(1.0)), (print, 1.0)]))
   with pytest.raises(ValueError, match='refusing to unpickle'):
     data.load_measurements(evil, space='darts')
-  with pytest.raises(ValueError, match='the darts space has no Keras network to measure yet'):
-    config = driver.ml_collections.ConfigDict({'space': 'darts'})
-    driver.check_config(config)
+
+
+@pytest.mark.slow
+def test_keras_network_matches_the_analytic_parameter_count():
+  pytest.importorskip('tensorflow')
+  from eagle_jax.measure import keras_darts  # pylint: disable=g-import-not-at-top
+  # DARTS_V2 with a strided dilated conv in the reduction cell (built as a subsample + undilated conv)
+  text = DARTS_V2.replace("('max_pool_3x3', 3)", "('dil_conv_5x5', 0)")
+  model = keras_darts.build(text, init_channels=36, layers=20)
+  assert keras_darts.trainable_params(model) == SPACE.params([SPACE.key(text)], init_channels=36, layers=20)[0]
+  for key in SPACE.sample(3, 0):
+    model = keras_darts.build(tuple(key))
+    assert keras_darts.trainable_params(model) == SPACE.params([key])[0] and model.output_shape == (1, 10)
+
+
+@pytest.mark.slow
+def test_measure_binary_times_darts_networks(tmp_path):
+  pytest.importorskip('tensorflow')
+  sys.path.insert(0, str(ROOT))
+  config = __import__('configs.measure.desktop_darts', fromlist=['get_config']).get_config()
+  config.num_archs = 2
+  config.model.update(init_channels=8, layers=5)
+  config.conversion.workers = 1
+  config.runner.update(runs=2, avg_between=2, warmup=1, interval=0.0)
+  summary = driver.measure(config, tmp_path / 'run', progress=False)
+  assert summary['measured'] == 2
+  reduced, counts = tools.stats(tools.combine(tools.shard_paths(tmp_path / 'run' / 'results'), 'darts'))
+  assert counts['valid'] == 2 and all(v > 0 for v in reduced.values())
+  assert set(reduced) == set(SPACE.hashable(SPACE.sample(2, 0)))

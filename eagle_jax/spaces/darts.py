@@ -287,7 +287,7 @@ class Darts(space_lib.Space):
   name = 'darts'
   num_nodes = NUM_NODES
   num_features = NUM_FEATURES
-  keras_builder = ''  # the DARTS network is not built for measurement yet
+  keras_builder = 'eagle_jax.measure.keras_darts'
 
   def _one(self, arch) -> Tuple[int, ...]:
     if isinstance(arch, (str, np.str_)):
