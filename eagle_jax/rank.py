@@ -31,19 +31,6 @@ _NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes in the run 
 _PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0..num_processes - 1.')
 
 
-def candidate_chunks(space, candidates: int, seed: int, sampler: str, chunk: int):
-  """A function returning the candidate stream: the whole space in chunks, or a seeded sample."""
-  if candidates <= 0:
-    keys = space.enumerate()
-    return lambda: (keys[start:start + chunk] for start in range(0, len(keys), chunk))
-  if space.name == 'darts' and sampler == 'fast':
-    from eagle_jax.spaces import darts  # pylint: disable=g-import-not-at-top
-    return lambda: darts.sample_chunks(candidates, seed, chunk)
-  kwargs = {'mode': sampler} if space.name == 'darts' else {}
-  keys = space.sample(candidates, seed, **kwargs)
-  return lambda: (keys[start:start + chunk] for start in range(0, len(keys), chunk))
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -53,7 +40,7 @@ def main(argv):
     jax.distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   predictor = inference.load(_PREDICTOR.value)
   space = predictor.space
-  make_chunks = candidate_chunks(space, _CANDIDATES.value, _SEED.value, _SAMPLER.value, _CHUNK.value)
+  make_chunks = ranking.candidate_stream(space, _CANDIDATES.value, _SEED.value, _SAMPLER.value, _CHUNK.value)
   ranked = ranking.rank_across_processes(predictor, make_chunks, _TOP_K.value,
                                          total=_CANDIDATES.value or None, progress=True)
   if jax.process_index() != 0:

@@ -115,6 +115,20 @@ def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh
                 time.perf_counter() - start_time)
 
 
+def candidate_stream(space, candidates: int = 0, seed: int = 0, sampler: str = 'fast', chunk: int = 100_000):
+  """A function returning a candidate stream of key-array chunks: every valid arch of a finite space
+  (`candidates` 0), or `candidates` sampled with `seed` (DARTS: `sampler` 'fast', streamed, or 'eagle')."""
+  if candidates <= 0:
+    keys = space.enumerate()
+    keys = keys[space.is_valid(keys)]
+  elif space.name == 'darts' and sampler == 'fast':
+    from eagle_jax.spaces import darts  # pylint: disable=g-import-not-at-top
+    return lambda: darts.sample_chunks(candidates, seed, chunk)
+  else:
+    keys = space.sample(candidates, seed, **({'mode': sampler} if space.name == 'darts' else {}))
+  return lambda: (keys[start:start + chunk] for start in range(0, len(keys), chunk))
+
+
 def _gather(array: np.ndarray) -> np.ndarray:
   """Every process's `array` stacked (process, ...); strings travel as their code points."""
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top

@@ -1,6 +1,8 @@
-"""Runs BRP-NAS on a benchmark table (by default the bundled NB201 CIFAR-100 accuracies, no download).
+"""Runs BRP-NAS on a benchmark table (by default the bundled NB201 CIFAR-100 accuracies, no download), or one
+ask/tell step of a search whose models you train yourself (config.search.mode='ask_tell', e.g. brp_darts.py).
 
 python -m eagle_jax.search --config=configs/search/brp_nasbench201.py --workdir=DIR [--config.key=value ...]
+python -m eagle_jax.search --config=configs/search/brp_darts.py --workdir=DIR [--config.search.results=FILE]
 """
 from absl import app, flags
 from ml_collections import config_flags
@@ -16,6 +18,11 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   summary = job.run(_CONFIG.value, _WORKDIR.value)
+  if _CONFIG.value.search.get('mode') == 'ask_tell':
+    state = 'finished' if summary['finished'] else f"train the {summary['to_train']} models in {_WORKDIR.value}/to_train.txt"
+    print(f"ask/tell: {summary['told']} of {summary['budget']} models told ({summary['new_results']} new); {state}; "
+          f"best told: {summary['best_told']}")
+    return
   best, top = summary['best_found'], summary['global_best']
   print(f"models trained: {summary['models_trained']} of {summary['candidates']} candidates "
         f"({summary['seconds']:.0f} s; {summary['values']})")

@@ -52,7 +52,7 @@ def latency_filter(space, candidates: np.ndarray, checkpoint: str, limit: float)
   return predicted <= limit
 
 
-def _iteration_training(base: ml_collections.ConfigDict, iteration: int, iterations: int):
+def iteration_training(base: ml_collections.ConfigDict, iteration: int, iterations: int):
   config = ml_collections.ConfigDict(base.to_dict())
   config.epochs = max(1, (iteration + 1) * base.epochs // iterations)
   config.batch_size = max(2, (iteration + 1) * base.batch_size // iterations)
@@ -111,7 +111,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     targets = np.zeros(len(candidates))
     targets[trained] = np.asarray(values) * search.target_scale
     arrays = scorer.arrays_of(trained, targets[trained])
-    fitted = training.fit(model, params, arrays, None, _iteration_training(config.training, iteration, iterations),
+    fitted = training.fit(model, params, arrays, None, iteration_training(config.training, iteration, iterations),
                           seed=config.seed + iteration, progress=False)
     params = fitted.params
     history.append({'iteration': iteration, 'trained': len(trained), 'best_value': float(np.max(values)),

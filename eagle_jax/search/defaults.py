@@ -21,7 +21,13 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   # 0.1 on CIFAR-10 (best trained in the top 0.1% in 9/10 seeds against 6/10). See experiments/README.md.
   config.search = ml_collections.ConfigDict(dict(
       budget=100, iterations=5, selection='sample_best2', target_scale=1.0,
-      rank_space=False))  # rank_space: also write space_ranking.txt, every arch of the space best first
+      rank_space=False,  # rank_space: also write space_ranking.txt, every arch of the space best first
+      mode='benchmark',  # 'benchmark': values from config.data; 'ask_tell': you train the models (asktell.py)
+      results='',        # ask_tell: the file of values of the models asked for (CSV arch_str,value or pickle)
+      candidates=0,      # ask_tell: candidates sampled from the space (0: every valid arch of a finite space)
+      sampler='fast', candidate_seed=0,  # ask_tell: how candidates are sampled (DARTS: 'fast' or 'eagle')
+      candidate_file='',  # ask_tell: take the candidates from this file's archs instead
+      top_pool=100))     # ask_tell: half of each batch is drawn at random from this many predicted best
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
   config.zero_cost.mode = 'none'  # none | warmup | simple | augment

@@ -9,8 +9,8 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import foresight, initialization, metrics, plots
-from eagle_jax.search import brpnas, logs, tables
+from eagle_jax.predictors import checkpoints, foresight, initialization, metrics, plots
+from eagle_jax.search import asktell, brpnas, logs, tables
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
 LOG, SUMMARY = 'log.txt', 'summary.json'
@@ -51,8 +51,14 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
 
 
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
-  """Runs the configured search and writes its outputs under `workdir`; returns the summary."""
+  """Runs the configured search and writes its outputs under `workdir`; returns the summary. In 'ask_tell' mode
+  this is one step: tell config.search.results (if set), write the models to train next (asktell.py)."""
+  mode = config.search.get('mode', 'benchmark')
+  if mode not in ('benchmark', 'ask_tell'):
+    raise ValueError(f"config.search.mode must be 'benchmark' or 'ask_tell', got {mode!r}")
   with files.output_dir(workdir) as workdir:
+    if mode == 'ask_tell':
+      return asktell.AskTell(config, workdir).step(config.search.results or None, progress)
     return _run_into(config, workdir, progress)
 
 
@@ -88,6 +94,7 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
     logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space.name)
     summary['space_ranking'] = {'archs': int(len(ranked)), 'file': 'space_ranking.txt'}
   _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
+  checkpoints.save(workdir, result.params, asktell.predictor_card(config, dataset.space.name))
   return summary
 
 
