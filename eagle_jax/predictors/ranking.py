@@ -85,11 +85,12 @@ class Scorer:
 
 
 def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh: Optional[Mesh] = None,
-                owned=None, total: Optional[int] = None, progress: bool = False) -> Ranked:
+                owned=None, keep=None, total: Optional[int] = None, progress: bool = False) -> Ranked:
   """Scores every candidate of `chunks` (key arrays, in stream order) and keeps the best `top_k`.
 
   `owned(chunk_index) -> bool` restricts scoring to some chunks (a process's share; the others' scores are NaN);
-  `total` (candidates) only sizes the progress bar."""
+  `keep(keys) -> bool mask` excludes candidates (score -inf; e.g. over a latency limit); `total` (candidates)
+  only sizes the progress bar."""
   start_time = time.perf_counter()
   scorer = Scorer(predictor, mesh)
   scores, best_scores, best_index, best_keys = [], np.empty(0, np.float32), np.empty(0, np.int64), {}
@@ -101,6 +102,8 @@ def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh
       offset += len(keys)
       continue
     chunk_scores = scorer(keys)
+    if keep is not None:
+      chunk_scores[~np.asarray(keep(keys), bool)] = -np.inf
     scores.append(chunk_scores)
     index = offset + np.arange(len(keys))
     best_scores, best_index = _merge_top(best_scores, best_index, chunk_scores, index, top_k)
@@ -139,15 +142,15 @@ def _gather(array: np.ndarray) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(array))
 
 
-def rank_across_processes(predictor, make_chunks, top_k: int = 1000, total: Optional[int] = None,
+def rank_across_processes(predictor, make_chunks, top_k: int = 1000, keep=None, total: Optional[int] = None,
                           progress: bool = False) -> Ranked:
   """`rank_stream` split over the processes of a `jax.distributed` run: every process draws the same seeded stream
   (`make_chunks()`), scores the chunks whose index modulo the process count is its own, on all its local devices;
   the top-k are then merged, so every process returns the same top-k (its `scores` hold its own share, NaN
   elsewhere). With one process this is `rank_stream`."""
   count, me = jax.process_count(), jax.process_index()
-  ranked = rank_stream(predictor, make_chunks(), top_k, owned=lambda number: number % count == me, total=total,
-                       progress=progress and me == 0)
+  ranked = rank_stream(predictor, make_chunks(), top_k, owned=lambda number: number % count == me, keep=keep,
+                       total=total, progress=progress and me == 0)
   if count == 1:
     return ranked
   k = len(ranked.top)
@@ -162,7 +165,7 @@ def rank_across_processes(predictor, make_chunks, top_k: int = 1000, total: Opti
     keys[:k] = ranked.top_keys
   all_scores, all_index, all_keys = _gather(scores).reshape(-1), _gather(index).reshape(-1), _gather(keys)
   all_keys = all_keys.reshape((-1,) + width)
-  valid = all_index >= 0
+  valid = (all_index >= 0) & (all_scores > -np.inf)
   order = np.lexsort((all_index[valid], -all_scores[valid]))[:top_k]
   return Ranked(ranked.scores, all_index[valid][order], all_scores[valid][order], all_keys[valid][order],
                 ranked.seconds)

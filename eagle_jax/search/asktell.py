@@ -33,7 +33,7 @@ def settings_digest(config: ml_collections.ConfigDict) -> str:
   search = config.search
   relevant = {'space': config.space, 'seed': config.seed, 'model': config.model.to_dict(),
               'candidates': search.candidates, 'sampler': search.sampler, 'candidate_seed': search.candidate_seed,
-              'candidate_file': search.candidate_file,
+              'candidate_file': search.candidate_file, 'latency': config.latency.to_dict(),
               'budget': search.budget, 'iterations': search.iterations, 'top_pool': search.top_pool}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -130,10 +130,17 @@ class AskTell:
     return per_iteration
 
   def _initial(self, count: int) -> List[str]:
-    """Random models of the candidate stream (positions drawn with the search seed)."""
-    stream = self._stream()
-    total = sum(len(chunk) for chunk in stream())
-    positions = np.sort(np.random.default_rng(self.config.seed).choice(total, count, replace=False))
+    """Random models of the candidate stream (under the latency limit, if any), drawn with the search seed."""
+    stream, keep = self._stream(), self._latency_mask()
+    eligible, offset = [], 0
+    for chunk in stream():
+      mask = np.ones(len(chunk), bool) if keep is None else np.asarray(keep(chunk), bool)
+      eligible.append(offset + np.nonzero(mask)[0])
+      offset += len(chunk)
+    eligible = np.concatenate(eligible)
+    if len(eligible) < count:
+      raise ValueError(f'only {len(eligible)} candidates meet config.latency.limit; {count} are needed')
+    positions = np.sort(np.random.default_rng(self.config.seed).choice(eligible, count, replace=False))
     picked, offset = [], 0
     for chunk in stream():
       inside = positions[(positions >= offset) & (positions < offset + len(chunk))] - offset
@@ -160,12 +167,28 @@ class AskTell:
     self.state['params_sha256'] = checkpoints.params_digest(fitted.params)
     return inference.load(self.workdir / NEXT, self.space.name), fitted
 
+  def _latency_mask(self):
+    """With config.latency.limit: a mask function keeping candidates the latency predictor puts under it."""
+    latency = self.config.get('latency')
+    if not latency or not latency.limit:
+      return None
+    if not latency.checkpoint:
+      raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir')
+    predictor = inference.load(latency.checkpoint, self.space.name)
+    if predictor.binary:
+      raise ValueError(f'{latency.checkpoint} is a binary predictor; a latency limit needs a unary one')
+    return lambda keys: predictor.predict(keys) <= latency.limit
+
   def _next(self, count: int, progress: bool) -> tuple:
     predictor, fitted = self._train()
     pool = self.config.search.top_pool
     told = set(self.state['asked'])
-    ranked = ranking.rank_across_processes(predictor, self._stream(), top_k=pool + len(told), progress=progress)
-    top = [text for text in self.space.strs(ranked.top_keys) if text not in told][:pool]
+    ranked = ranking.rank_across_processes(predictor, self._stream(), top_k=pool + len(told),
+                                           keep=self._latency_mask(), progress=progress)
+    top = [text for i, text in enumerate(self.space.strs(ranked.top_keys))
+           if text not in told and ranked.top_scores[i] > -np.inf][:pool]
+    if len(top) < count:
+      raise ValueError(f'only {len(top)} untrained candidates are left under config.latency.limit; {count} needed')
     best = top[:count // 2]
     rest = [text for text in top if text not in best]
     rng = np.random.default_rng([self.config.seed, self.state['iteration']])
