@@ -39,7 +39,7 @@ def test_genotype_text_round_trips_and_bad_genotypes_are_named():
     SPACE.key(DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 7)"))
   with pytest.raises(ValueError, match='node 2 reads node 0 twice'):
     SPACE.key(DARTS_V2.replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 0)", 1))
-  with pytest.raises(ValueError, match='normal_concat is \\[2, 3, 4\\]'):
+  with pytest.raises(ValueError, match='normal_concat is \\[2, 3, 4\\];'):
     SPACE.key(DARTS_V2.replace('normal_concat=[2, 3, 4, 5]', 'normal_concat=[2, 3, 4]'))
   with pytest.raises(ValueError, match='only literals and range'):
     SPACE.key(DARTS_V2.replace('[2, 3, 4, 5]', "__import__('os').getcwd()", 1))

@@ -9,7 +9,7 @@ reduce_concat=range(2, 6))` text, read without eval.
 import ast
 import collections
 import random
-from typing import Iterator, Sequence, Tuple
+from typing import Iterator, Tuple
 
 import numpy as np
 
@@ -63,8 +63,8 @@ def genotype_key(genotype, where: str = 'DARTS genotype') -> Tuple[int, ...]:
     raise ValueError(f'{where}: {genotype!r:.80} is not a Genotype(normal, normal_concat, reduce, '
                      'reduce_concat)') from None
   for name, concat in (('normal_concat', normal_concat), ('reduce_concat', reduce_concat)):
-    if tuple(concat) != CONCAT:
-      raise ValueError(f'{where}: {name} is {list(concat)}; the DARTS space concatenates nodes {list(CONCAT)}')
+    if not isinstance(concat, (range, list, tuple)) or tuple(concat) != CONCAT:
+      raise ValueError(f'{where}: {name} is {concat!r}; the DARTS space concatenates nodes {list(CONCAT)}')
   return tuple(_check_cell(normal, 'normal', where) + _check_cell(reduce, 'reduce', where))
 
 
@@ -81,12 +81,12 @@ def to_text(key) -> str:
 
 
 def _literal(node, where: str):
-  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'range':
-    return range(*[_literal(a, where) for a in node.args])
   try:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'range':
+      return range(*[_literal(a, where) for a in node.args])
     return ast.literal_eval(node)
-  except ValueError:
-    raise ValueError(f'{where}: only literals and range(...) may appear in a Genotype') from None
+  except (ValueError, TypeError):
+    raise ValueError(f'{where}: only literals and range(...) of integers may appear in a Genotype') from None
 
 
 def parse_text(text: str, where: str = 'DARTS genotype') -> Tuple[int, ...]:
