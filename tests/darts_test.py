@@ -66,6 +66,8 @@ def test_eagle_sampler_draws_in_eagles_order():
   assert set(keys[:, 0::2].ravel().tolist()) == set(range(7))
   # a genotype drawn before is skipped: excluding the first gives the sequence from the second on
   np.testing.assert_array_equal(darts.sample_eagle(5, 0, exclude=keys[:1]), keys[1:6])
+  # streamed in chunks of any size, the same sequence
+  np.testing.assert_array_equal(np.concatenate(list(darts.sample_chunks(1000, 0, chunk=64, mode='eagle'))), keys)
 
 
 def test_fast_sampler_is_seeded_distinct_and_streamed():

@@ -125,24 +125,19 @@ def check_key_array(keys: np.ndarray) -> np.ndarray:
 
 # ----- sampling -----
 
-def sample_eagle(n: int, seed: int, exclude=()) -> np.ndarray:
-  """Eagle's sampler, draw by draw: Python's `random` seeded once with `seed`; per genotype the normal, then the
-  reduction cell; per cell the 8 ops (`random.choice` over OPS, in edge order), then for nodes 2..5 their two
-  distinct inputs (`random.sample(range(node), 2)`); a genotype drawn before (or in `exclude`) is skipped."""
-  rng = random.Random(seed)
-  seen = {tuple(int(v) for v in key) for key in exclude}
-  out = []
-  while len(out) < n:
+def _eagle_draws(rng: random.Random, n: int) -> np.ndarray:
+  """`n` genotypes drawn as Eagle draws them: per genotype the normal, then the reduction cell; per cell the 8
+  ops (`random.choice` over OPS, in edge order), then for nodes 2..5 their two distinct inputs
+  (`random.sample(range(node), 2)`)."""
+  out = np.empty((n, KEY_WIDTH), np.int8)
+  for row in range(n):
     key = []
     for _ in range(2):
       ops = [OPS.index(rng.choice(OPS)) for _ in range(EDGES)]
       inputs = [i for node in range(2, 2 + STEPS) for i in rng.sample(range(node), 2)]
       key += [v for pair in zip(ops, inputs) for v in pair]
-    key = tuple(key)
-    if key not in seen:
-      seen.add(key)
-      out.append(key)
-  return np.array(out, np.int8).reshape(-1, KEY_WIDTH)
+    out[row] = key
+  return out
 
 
 def _random_keys(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -172,28 +167,39 @@ def fingerprints(keys: np.ndarray) -> np.ndarray:
   return h
 
 
-def sample_chunks(n: int, seed: int, chunk: int = 100_000) -> Iterator[np.ndarray]:
-  """The fast sampler: `n` distinct keys in chunks of at most `chunk`, the same for the same seed and chunk size.
-  Chunk k draws from numpy's generator seeded (seed, k); keys whose 64-bit fingerprint was met before in the
-  stream are dropped (for 10M genotypes a false match has a probability near 3e-6)."""
+def sample_chunks(n: int, seed: int, chunk: int = 100_000, mode: str = 'fast', exclude=()) -> Iterator[np.ndarray]:
+  """`n` distinct genotypes in chunks of at most `chunk` (never all held at once), the same for the same seed and
+  chunk size. `fast`: chunk k is drawn by numpy's generator seeded (seed, k), vectorised. `eagle`: Eagle's sampler
+  (`_eagle_draws` from Python's `random` seeded once with `seed`), the same sequence whatever the chunk size.
+  A genotype met before in the stream (or in `exclude`) is skipped, as Eagle skips known ones; repeats are found
+  by a 64-bit fingerprint (for 10M genotypes a false match has a probability near 3e-6)."""
   if n < 1 or chunk < 1:
-    raise ValueError(f'sample_chunks needs n >= 1 and chunk >= 1, got n={n}, chunk={chunk}')
-  seen = np.empty(0, np.uint64)
+    raise ValueError(f'sampling needs n >= 1 and chunk >= 1, got n={n}, chunk={chunk}')
+  if mode not in ('fast', 'eagle'):
+    raise ValueError(f"DARTS sampling mode must be 'fast' or 'eagle', got {mode!r}")
+  seen = np.unique(fingerprints(np.asarray(exclude, np.int64).reshape(-1, KEY_WIDTH)))
+  python_rng = random.Random(seed)
   made, part = 0, 0
   while made < n:
-    keys = _random_keys(np.random.default_rng([seed, part]), min(chunk, n - made))
+    size = min(chunk, n - made)
+    keys = _eagle_draws(python_rng, size) if mode == 'eagle' else _random_keys(
+        np.random.default_rng([seed, part]), size)
     part += 1
     prints = fingerprints(keys)
     _, first = np.unique(prints, return_index=True)
     fresh = np.zeros(len(keys), bool)
     fresh[first] = True
-    position = np.minimum(np.searchsorted(seen, prints), max(len(seen) - 1, 0))
     if len(seen):
-      fresh &= seen[position] != prints
-    keys, prints = keys[fresh], prints[fresh]
-    seen = np.insert(seen, np.searchsorted(seen, np.sort(prints)), np.sort(prints))
+      fresh &= seen[np.minimum(np.searchsorted(seen, prints), len(seen) - 1)] != prints
+    keys, prints = keys[fresh], np.sort(prints[fresh])
+    seen = np.insert(seen, np.searchsorted(seen, prints), prints)
     made += len(keys)
     yield keys
+
+
+def sample_eagle(n: int, seed: int, exclude=()) -> np.ndarray:
+  """Eagle's sampler: `n` distinct genotypes (see `sample_chunks`, mode 'eagle')."""
+  return np.concatenate(list(sample_chunks(n, seed, mode='eagle', exclude=exclude)))
 
 
 # ----- Eagle's encoding -----
@@ -326,12 +332,8 @@ class Darts(space_lib.Space):
     return darts_files.read_file(path, column, where)
 
   def sample(self, n: int, seed: int, mode: str = 'fast') -> np.ndarray:
-    """`n` distinct genotypes: `fast` (vectorised, `sample_chunks`) or `eagle` (Eagle's draws, `sample_eagle`)."""
-    if mode == 'eagle':
-      return sample_eagle(n, seed)
-    if mode != 'fast':
-      raise ValueError(f"DARTS sampling mode must be 'fast' or 'eagle', got {mode!r}")
-    return np.concatenate(list(sample_chunks(n, seed)))
+    """`n` distinct genotypes: `fast` (vectorised) or `eagle` (Eagle's draws); see `sample_chunks`."""
+    return np.concatenate(list(sample_chunks(n, seed, mode=mode)))
 
   def mutate(self, key, rng: np.random.Generator) -> Tuple[int, ...]:
     """Changes one op, or one input of a node to another earlier node (its two inputs stay distinct)."""
