@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import SHARED_DATA
@@ -122,3 +123,29 @@ def test_nb201_search_runs_as_ask_tell_over_the_whole_space(tmp_path):
   summary = job.run(config, workdir, progress=False)
   assert summary['told'] == 4 and summary['to_train'] == 4 and summary['history'][-1]['candidates'] == 15284
   assert not set(_to_train(workdir)) & set(asked)
+
+
+@pytest.mark.slow
+def test_darts_search_under_a_latency_limit_asks_only_for_fast_genotypes(tmp_path):
+  from eagle_jax.predictors import experiment  # pylint: disable=g-import-not-at-top
+  latency = __import__('configs.predictors.lat_gcn_darts', fromlist=['get_config']).get_config()
+  latency.model.update(num_layers=2, num_hidden=32)
+  latency.training.update(epochs=20)
+  experiment.train_and_evaluate(latency, tmp_path / 'lat')
+  predictor = inference.load(tmp_path / 'lat', space='darts')
+  candidates = data.load_dataset(NASLIB_JSON, space='darts').keys
+  limit = float(np.median(predictor.predict(candidates)))
+  config = _config()
+  config.latency.update(limit=limit, checkpoint=str(tmp_path / 'lat'))
+  workdir = tmp_path / 'search'
+  for step in range(2):
+    if step:
+      config.search.results = str(_train(_to_train(workdir), tmp_path / 'results.csv'))
+    job.run(config, workdir, progress=False)
+    asked = _to_train(workdir)
+    assert len(asked) == 6 and (predictor.predict(SPACE.as_keys([SPACE.from_str(t) for t in asked])) <= limit).all()
+  config.latency.limit = 1e-9
+  with pytest.raises(ValueError, match='other settings'):
+    job.run(config, workdir, progress=False)
+  with pytest.raises(ValueError, match='only 0 candidates meet config.latency.limit'):
+    job.run(config, tmp_path / 'too_tight', progress=False)

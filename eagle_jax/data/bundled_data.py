@@ -37,6 +37,13 @@ def _cards() -> Dict[str, dict]:
   return cards
 
 
+def card(name: str) -> dict:
+  """The card of a bundled dataset described by one (cpu/<name>, nb101/...): origin, machine, settings, date."""
+  if name not in _cards():
+    raise KeyError(f'no card for {name!r}; datasets with cards: {", ".join(sorted(_cards()))}')
+  return dict(_cards()[name])
+
+
 def bundled() -> Tuple[str, ...]:
   """Names of the bundled datasets: nb201/... and nb101/... (accuracy, %), help/<device> and cpu/<name>
   (latency, s)."""
