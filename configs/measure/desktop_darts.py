@@ -1,5 +1,7 @@
 """Local CPU latency of DARTS networks (DARTS's CIFAR network, 8 cells, 16 initial channels, as BRP-NAS measures
-DARTS latency): fp32 TFLite, 1 thread, 10 runs of 5 timed invocations, genotypes from the fast sampler.
+DARTS latency): fp32 TFLite, 1 thread, 10 runs of 5 timed invocations, genotypes from the fast sampler. One conversion worker,
+so that on a 2-core machine conversion and timing each keep a core (with two workers the timing shares its core
+and the NB-ASR measurements came out about 10% noisy between repeats).
 
 python -m eagle_jax.measure --config=configs/measure/desktop_darts.py --workdir=runs/cpu_darts
 """
@@ -14,6 +16,5 @@ def get_config():
   config.num_archs = 300
   config.model = ml_collections.ConfigDict(dict(
       input_size=(1, 32, 32, 3), init_channels=16, layers=8, num_classes=10, seed=0))
-  config.conversion.workers = 2
   config.runner.update(runs=10, avg_between=5, warmup=5)
   return config

@@ -1,5 +1,6 @@
-"""BRP-NAS on NB-ASR under a latency limit on this project's CPU, the limit from the NB-ASR latency GCN (trained on
-the bundled cpu/epyc-litert-fp32-1thread-nbasr measurements; it also initialises the accuracy predictor's body).
+"""BRP-NAS on NB-ASR under a latency limit on this project's CPU (100 ms, about the fastest 30% of the measured
+networks), the limit from the NB-ASR latency GCN (trained on the bundled cpu/epyc-litert-fp32-1thread-nbasr
+measurements; it also initialises the accuracy predictor's body).
 
 python -m eagle_jax.train --config=configs/predictors/lat_gcn_nasbench_asr.py --workdir=runs/lat_asr
 python -m eagle_jax.search --config=configs/search/brp_nasbench_asr_latency.py --workdir=runs/brp_asr_lat \
@@ -10,7 +11,7 @@ from configs.search import brp_nasbench_asr  # pylint: disable=import-error
 
 def get_config():
   config = brp_nasbench_asr.get_config()
-  config.latency.update(limit=0.080, checkpoint='runs/lat_asr', transfer=True,
+  config.latency.update(limit=0.100, checkpoint='runs/lat_asr', transfer=True,
                         measurement='cpu/epyc-litert-fp32-1thread-nbasr')
   config.training.warmup_epochs = 10
   return config
