@@ -1,7 +1,7 @@
 """Local CPU latency of DARTS networks (DARTS's CIFAR network, 8 cells, 16 initial channels, as BRP-NAS measures
-DARTS latency): fp32 TFLite, 1 thread, 10 runs of 5 timed invocations, genotypes from the fast sampler. One conversion worker,
-so that on a 2-core machine conversion and timing each keep a core (with two workers the timing shares its core
-and the NB-ASR measurements came out about 10% noisy between repeats).
+DARTS latency): fp32 TFLite, 1 thread, 10 runs of 5 timed invocations, genotypes from the fast sampler. One
+conversion worker, so that on a 2-core machine conversion and timing each keep a core (with two workers the
+timing shares its core, and NB-ASR measurements repeated that way differ by about 10%).
 
 python -m eagle_jax.measure --config=configs/measure/desktop_darts.py --workdir=runs/cpu_darts
 """

@@ -117,5 +117,6 @@ def describe(path, column=None, space=formats.DEFAULT_SPACE) -> dict:
   info = registry.identify(path) if is_file else None
   values = np.array(list(formats.read_measurements(path, column, space=space).values()))
   return {'file': str(path), 'registry_name': info.name if info else None,
-          'sha256': registry.sha256_of(path) if is_file else None, 'count': int(values.size), 'min': float(values.min()), 'median': float(np.median(values)),
+          'sha256': registry.sha256_of(path) if is_file else None, 'count': int(values.size),
+          'min': float(values.min()), 'median': float(np.median(values)),
           'max': float(values.max())}

@@ -105,15 +105,15 @@ def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh
     if keep is not None:
       chunk_scores[~np.asarray(keep(keys), bool)] = -np.inf
     scores.append(chunk_scores)
-    index = offset + np.arange(len(keys))
-    best_scores, best_index = _merge_top(best_scores, best_index, chunk_scores, index, top_k)
+    eligible = np.nonzero(chunk_scores > -np.inf)[0]  # excluded candidates never enter the top-k
+    best_scores, best_index = _merge_top(best_scores, best_index, chunk_scores[eligible], offset + eligible, top_k)
     for i in best_index[(best_index >= offset) & (best_index < offset + len(keys))]:
       best_keys[int(i)] = keys[int(i) - offset]
     best_keys = {int(i): best_keys[int(i)] for i in best_index}
     offset += len(keys)
     bar.update(len(keys))
   bar.close()
-  top_keys = np.stack([best_keys[int(i)] for i in best_index]) if len(best_index) else np.empty((0,))
+  top_keys = np.stack([best_keys[int(i)] for i in best_index]) if len(best_index) else np.empty((0,), np.int8)
   return Ranked(np.concatenate(scores) if scores else np.empty(0, np.float32), best_index, best_scores, top_keys,
                 time.perf_counter() - start_time)
 
@@ -154,18 +154,19 @@ def rank_across_processes(predictor, make_chunks, top_k: int = 1000, keep=None, 
   if count == 1:
     return ranked
   k = len(ranked.top)
-  width = ranked.top_keys.shape[1:] if ranked.top_keys.ndim > 1 else ()
+  prototype = ranked.top_keys if k else predictor.space.sample(1, 0)  # key dtype and shape, alike everywhere
+  width = prototype.shape[1:]
   sizes = _gather(np.array([k], np.int64)).reshape(-1)
   pad = int(sizes.max())
   scores = np.full(pad, -np.inf, np.float32)
   index = np.full(pad, -1, np.int64)
-  keys = np.zeros((pad,) + width, ranked.top_keys.dtype if k else np.int8)
+  keys = np.zeros((pad,) + width, prototype.dtype)
   scores[:k], index[:k] = ranked.top_scores, ranked.top
   if k:
     keys[:k] = ranked.top_keys
   all_scores, all_index, all_keys = _gather(scores).reshape(-1), _gather(index).reshape(-1), _gather(keys)
   all_keys = all_keys.reshape((-1,) + width)
-  valid = (all_index >= 0) & (all_scores > -np.inf)
+  valid = all_index >= 0
   order = np.lexsort((all_index[valid], -all_scores[valid]))[:top_k]
   return Ranked(ranked.scores, all_index[valid][order], all_scores[valid][order], all_keys[valid][order],
                 ranked.seconds)

@@ -19,7 +19,8 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   summary = job.run(_CONFIG.value, _WORKDIR.value)
   if _CONFIG.value.search.get('mode') == 'ask_tell':
-    state = 'finished' if summary['finished'] else f"train the {summary['to_train']} models in {_WORKDIR.value}/to_train.txt"
+    state = ('finished' if summary['finished']
+             else f"train the {summary['to_train']} models in {_WORKDIR.value}/to_train.txt")
     print(f"ask/tell: {summary['told']} of {summary['budget']} models told ({summary['new_results']} new); {state}; "
           f"best told: {summary['best_told']}")
     return

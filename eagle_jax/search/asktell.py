@@ -185,8 +185,7 @@ class AskTell:
     told = set(self.state['asked'])
     ranked = ranking.rank_across_processes(predictor, self._stream(), top_k=pool + len(told),
                                            keep=self._latency_mask(), progress=progress)
-    top = [text for i, text in enumerate(self.space.strs(ranked.top_keys))
-           if text not in told and ranked.top_scores[i] > -np.inf][:pool]
+    top = [text for text in self.space.strs(ranked.top_keys) if text not in told][:pool] if len(ranked.top) else []
     if len(top) < count:
       raise ValueError(f'only {len(top)} untrained candidates are left under config.latency.limit; {count} needed')
     best = top[:count // 2]
