@@ -147,5 +147,6 @@ def test_darts_search_under_a_latency_limit_asks_only_for_fast_genotypes(tmp_pat
   config.latency.limit = 1e-9
   with pytest.raises(ValueError, match='other settings'):
     job.run(config, workdir, progress=False)
+  config.search.results = ''
   with pytest.raises(ValueError, match='only 0 candidates meet config.latency.limit'):
     job.run(config, tmp_path / 'too_tight', progress=False)

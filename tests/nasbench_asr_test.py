@@ -327,7 +327,7 @@ def test_train_and_search_run_end_to_end_on_nb_asr(tmp_path):
   search.latency.checkpoint = str(tmp_path / 'lat')
   search.search.update(budget=20, iterations=2)
   summary = job.run(search, tmp_path / 'search', progress=False)
-  assert summary['candidates'] == 8242 and summary['models_trained'] == 20
+  assert 0 < summary['candidates'] < 8242 and summary['models_trained'] == 20  # under the latency limit
   ranking = (tmp_path / 'search' / 'space_ranking.txt').read_text().split()
   assert len(ranking) == 8242 and set(ranking) == set(keys.tolist())
   trace = logs.read_trace(tmp_path / 'search' / 'trace.txt', 'nasbench_asr')
