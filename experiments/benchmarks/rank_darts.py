@@ -4,7 +4,7 @@ candidate sets of growing size (each in its own process, so peaks do not mix), a
 100 told models, rank the candidate set, pick the next 20).
 
 python experiments/benchmarks/rank_darts.py [--sizes=100000,300000,1000000] [--round_candidates=1000000]
-Writes experiments/benchmarks/rank_darts.json. The predictor is trained on NASLib's 500 DARTS genotypes
+Writes experiments/benchmarks/rank_darts.json (memory entries of sizes not rerun are kept). The predictor is trained on NASLib's 500 DARTS genotypes
 (NAS-Bench-301 surrogate accuracies; ranking time does not depend on what it learned).
 """
 import json
@@ -110,12 +110,15 @@ def main(argv):
         'top_1000_overlap_with_numpy': len(set(ranked.top.tolist())
                                            & set(np.argsort(-scores, kind='stable')[:1000].tolist())) / 1000}
     print(json.dumps(out, indent=2), flush=True)
-    out['memory'] = []
+    path = Path(__file__).with_suffix('.json')
+    earlier = json.loads(path.read_text()).get('memory', []) if path.exists() else []
+    out['memory'] = [m for m in earlier if str(m['candidates']) not in _SIZES.value]  # sizes not rerun are kept
     for size in _SIZES.value:
       child = subprocess.run([sys.executable, __file__, f'--memory={size}', f'--predictor={workdir}'],
                              check=True, capture_output=True, text=True)
       out['memory'].append(json.loads(child.stdout.strip().splitlines()[-1]))
       print(out['memory'][-1], flush=True)
+    out['memory'].sort(key=lambda m: m['candidates'])
     out['ask_tell_round'] = _ask_tell_round(predictor, Path(scratch) / 'search', _ROUND.value)
   print(json.dumps(out, indent=2))
   files.atomic_write_text(Path(__file__).with_suffix('.json'), json.dumps(out, indent=2) + '\n')
