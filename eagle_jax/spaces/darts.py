@@ -349,16 +349,9 @@ class Darts(space_lib.Space):
       key[op] = int(rng.choice([o for o in range(len(OPS)) if o != key[op]]))
     return tuple(key)
 
-  def _costs(self, keys, **network) -> np.ndarray:
+  def network_costs(self, keys, **network) -> np.ndarray:
+    """MACs (convolutions and classifier) and parameters (no auxiliary head) of DARTS's CIFAR network."""
     return np.array([network_cost(k, **network) for k in self.as_keys(keys)], np.float64)
-
-  def flops(self, keys, **network) -> np.ndarray:
-    """Multiply-accumulates of DARTS's CIFAR network per genotype (convolutions and classifier)."""
-    return self._costs(keys, **network)[:, 0]
-
-  def params(self, keys, **network) -> np.ndarray:
-    """Trainable parameters of DARTS's CIFAR network per genotype (no auxiliary head)."""
-    return self._costs(keys, **network)[:, 1]
 
 
 SPACE = Darts()

@@ -442,17 +442,11 @@ class NasBench101(space_lib.HashKeyedSpace):
         return new
     raise RuntimeError(f'no valid mutation of {key} found in 1000 tries')
 
-  def _costs(self, keys, **network) -> np.ndarray:
+  def network_costs(self, keys, **network) -> np.ndarray:
+    """MACs (convolutions and classifier) and parameters (convs, BatchNorm affine, classifier) of the NB101
+    network per cell."""
     padded, codes = self.specs(keys)
     return np.array([network_cost(*_unpad(p, c), **network) for p, c in zip(padded, codes)], np.float64)
-
-  def flops(self, keys, **network) -> np.ndarray:
-    """Multiply-accumulates of the NB101 network per cell (convolutions and classifier)."""
-    return self._costs(keys, **network)[:, 0]
-
-  def params(self, keys, **network) -> np.ndarray:
-    """Trainable parameters of the NB101 network per cell (convs, BatchNorm affine, classifier)."""
-    return self._costs(keys, **network)[:, 1]
 
 
 SPACE = NasBench101()

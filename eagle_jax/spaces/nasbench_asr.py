@@ -293,16 +293,9 @@ class NasBenchASR(space_lib.HashKeyedSpace):
         return new
     raise RuntimeError(f'no mutation of {key} with another hash found in 1000 tries')
 
-  def _costs(self, keys, **network) -> np.ndarray:
+  def network_costs(self, keys, **network) -> np.ndarray:
+    """MACs (convolutions, dense layers, LSTM) and parameters (Keras's count) of the NB-ASR network per arch."""
     return np.array([network_cost(v, **network) for v in self.vectors(keys)], np.float64)
-
-  def flops(self, keys, **network) -> np.ndarray:
-    """Multiply-accumulates of the NB-ASR network per arch (convolutions, dense layers, LSTM)."""
-    return self._costs(keys, **network)[:, 0]
-
-  def params(self, keys, **network) -> np.ndarray:
-    """Trainable parameters of the NB-ASR network per arch (Keras's count)."""
-    return self._costs(keys, **network)[:, 1]
 
 
 SPACE = NasBenchASR()

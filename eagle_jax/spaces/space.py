@@ -122,11 +122,17 @@ class Space:
     raise NotImplementedError
 
   # --- cost of the network as measured ---
-  def flops(self, keys, **network) -> np.ndarray:
+  def network_costs(self, keys, **network) -> np.ndarray:
+    """(n, 2) float64: multiply-accumulates and trainable parameters of each arch's network as measured."""
     raise NotImplementedError
 
+  def flops(self, keys, **network) -> np.ndarray:
+    """Multiply-accumulates of each arch's network (see the space's network_costs)."""
+    return self.network_costs(keys, **network)[:, 0]
+
   def params(self, keys, **network) -> np.ndarray:
-    raise NotImplementedError
+    """Trainable parameters of each arch's network (see the space's network_costs)."""
+    return self.network_costs(keys, **network)[:, 1]
 
   def spec(self, key):
     """A picklable description of `key` that `key()` and the Keras builder accept with no lookups."""
