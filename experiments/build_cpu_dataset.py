@@ -19,6 +19,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from eagle_jax import machine
 from eagle_jax.data import bundled_data, tools
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/ for --config
@@ -27,11 +28,6 @@ _WORKDIR = flags.DEFINE_list('workdir', None, 'Finished measurement workdirs (th
 _NAME = flags.DEFINE_string('name', None, 'Dataset name, bundled as cpu/<name>.')
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'The measurement config the run used.')
 _ABOUT = flags.DEFINE_string('about', '', 'Which archs the runs measured, for the description.')
-
-
-def _cpu_model() -> str:
-  with open('/proc/cpuinfo') as f:
-    return next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), platform.machine())
 
 
 def main(argv):
@@ -47,11 +43,11 @@ def main(argv):
   runner = config.runner
   card = {
       'units': 's',
-      'description': f'{space} latency (s) of {len(reduced)} archs measured by eagle_jax on {_cpu_model()}: '
+      'description': f'{space} latency (s) of {len(reduced)} archs measured by eagle_jax on {machine.cpu_model()}: '
                      f'TFLite {config.conversion.mode}, {runner.threads} thread(s), XNNPACK {runner.xnnpack}, '
                      f'{runner.runs} runs x {runner.avg_between} invocations, two-level inter-quartile mean'
                      + (f'; {_ABOUT.value}' if _ABOUT.value else ''),
-      'cpu': _cpu_model(), 'cores': os.cpu_count(), 'python': platform.python_version(),
+      'cpu': machine.cpu_model(), 'cores': os.cpu_count(), 'python': platform.python_version(),
       'tensorflow': tf.__version__, 'ai_edge_litert': getattr(ai_edge_litert, '__version__', 'unknown'),
       'numpy': np.__version__, 'config': config.to_dict(), 'counts': counts, 'runs': runs,
       'settings': ', '.join(f'{k}={v}' for part in ('model', 'conversion', 'runner')

@@ -7,11 +7,12 @@ from pathlib import Path
 import ml_collections
 import numpy as np
 import pytest
+from scipy import stats
 
 from conftest import SHARED_DATA
 from eagle_jax import data
-from eagle_jax.predictors import experiment
-from eagle_jax.search import job, logs, replay, selection, tables
+from eagle_jax.predictors import experiment, foresight
+from eagle_jax.search import brpnas, defaults, job, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,3 +199,48 @@ def test_sample_best2_widens_its_top_pool_for_small_candidate_sets():
   trained = list(range(39, 29, -1))  # the top 10 are trained already
   new = selector.next(scores, trained, 10, iteration=4)  # top 1/16 holds 2 models, none untrained
   assert len(set(new)) == 10 and not set(new) & set(trained) and sorted(new) == list(range(20, 30))
+
+
+def test_bundled_proxies_cover_the_whole_space_and_combine_by_rank():
+  for name in ('zc/nb201',):
+    for proxy in ('flops', 'synflow', 'nwot', 'jacov', 'snip', 'grad_norm', 'params'):
+      values = data.load_dataset(name, proxy)
+      assert len(values) == 15284 and np.all(np.isfinite(values.values))
+  with pytest.raises(KeyError, match='name one of'):
+    data.load_dataset('zc/nb201')
+  block = _config().zero_cost
+  block.update(measurement='zc/nb201', column='nwot+flops')
+  prior = foresight.load_proxy(block, 'nasbench201')
+  assert len(prior) == 15284 and prior.values.min() >= 0 and prior.values.max() <= 1
+  nwot = data.load_dataset('zc/nb201', 'nwot')
+  assert stats.spearmanr(prior.values, nwot.values[nwot.rows_of(prior.keys)]).statistic > 0.5
+  assert foresight.percentile_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [5 / 6, 0.0, 5 / 6, 1 / 3]
+
+
+def test_spread_targets_do_not_depend_on_the_values_units():
+  search = _config().search
+  search.target_spread = True
+  values = np.array([70.0, 71.5, 65.0, 72.3, 10.0])
+  assert np.allclose(brpnas.comparator_targets(values, search), brpnas.comparator_targets(values / 100 + 3, search))
+  search.target_spread = False
+  assert np.allclose(brpnas.comparator_targets(values, search), values * search.target_scale)
+
+
+@pytest.mark.slow
+def test_default_search_uses_the_project_proxies_over_the_whole_space(tmp_path):
+  config = _config()
+  assert config.zero_cost.mode != 'none' and config.zero_cost.measurement == ''  # the bundled proxies
+  summary = job.run(config, tmp_path / 'default', progress=False)
+  assert summary['candidates'] == 15284 and summary['models_trained'] == 20
+  config.data.measurement = 'nb201/cifar10-valid'
+  assert defaults.bundled_proxies(config) == 'zc/nb201'
+  config.space = 'darts'
+  with pytest.raises(ValueError, match='no bundled zero-cost proxies'):
+    defaults.bundled_proxies(config)
+
+
+def test_score_trace_breaks_ties_at_random_and_puts_missing_scores_last():
+  scores = np.array([1.0, 5.0, np.nan, 5.0, 2.0, 5.0])
+  firsts = {tuple(replay.score_trace(scores, seed)[:3]) for seed in range(20)}
+  assert all(sorted(f) == [1, 3, 5] for f in firsts) and len(firsts) > 1
+  assert replay.score_trace(scores, 0)[3:].tolist() == [4, 0, 2]

@@ -1,5 +1,5 @@
-"""Datasets bundled in the package (no download): NB201 accuracies per seed, HELP device latencies, and latencies
-this project measured (cpu/..., NB201 and NB101)."""
+"""Datasets bundled in the package (no download): NB201 accuracies per seed, HELP device latencies, latencies
+this project measured (cpu/...) and zero-cost proxies it computed (zc/..., one column per proxy)."""
 import functools
 import importlib.resources
 import io
@@ -46,7 +46,7 @@ def card(name: str) -> dict:
 
 def bundled() -> Tuple[str, ...]:
   """Names of the bundled datasets: nb201/... and nb101/... (accuracy, %), help/<device> and cpu/<name>
-  (latency, s)."""
+  (latency, s), zc/<name> (zero-cost proxies, one column each)."""
   help_devices = [f'help/{d}' for d in _npz('help_latency.npz')['devices'].tolist()]
   return tuple(sorted(_ACCURACY)) + tuple(help_devices) + tuple(sorted(_cards()))
 
@@ -66,12 +66,26 @@ def write_bundle(name: str, mapping: dict, space: str, card: dict) -> Path:
   return files.atomic_write_text(folder / f'{stem}.json', json.dumps(card, indent=2) + '\n')
 
 
-def load_bundled(name: str) -> dict:
+def write_table_bundle(name: str, columns: Dict[str, np.ndarray], space: str, card: dict) -> Path:
+  """Bundles several values per arch of a finite `space`'s whole enumeration (columns, NaN where an arch has
+  none) as dataset `name`, read one column at a time (`load_bundled(name, column)`)."""
+  space = spaces.get(space)
+  stem = name.replace('/', '_')
+  buffer = io.BytesIO()
+  np.savez_compressed(buffer, indices=np.arange(len(space.enumerate())),
+                      values=np.stack([np.asarray(v, np.float64) for v in columns.values()], 1))
+  folder = Path(str(_bundled_file('')))
+  files.atomic_write_bytes(folder / f'{stem}.npz', buffer.getvalue())
+  card = {'name': name, 'file': f'{stem}.npz', 'space': space.name, 'columns': list(columns), **card}
+  return files.atomic_write_text(folder / f'{stem}.json', json.dumps(card, indent=2) + '\n')
+
+
+def load_bundled(name: str, column: str = '') -> dict:
   """Arrays of a bundled dataset.
 
   Returns a dict with `space` (its search space's name), `keys` (the space's key array), `values` (n,) (the
   mean over seeds where there are several), `units`, `description`, and for accuracies `seed_values` (n, seeds;
-  NaN where a seed is missing) and `seeds`.
+  NaN where a seed is missing) and `seeds`. A dataset of several columns (zc/...) needs `column`.
   """
   nb201 = spaces.get('nasbench201')
   if name in _ACCURACY:
@@ -96,6 +110,12 @@ def load_bundled(name: str) -> dict:
     else:
       keys = space.as_keys(arrays['keys'])
       space.register_spec_arrays(keys, arrays)
-    return dict(space=space.name, keys=keys, values=arrays['values'], units=card['units'],
-                description=card['description'], card=card)
+    values = arrays['values']
+    if 'columns' in card:
+      if column not in card['columns']:
+        raise KeyError(f'bundled dataset {name!r} holds several columns: name one of {", ".join(card["columns"])} '
+                       f'(got {column!r})')
+      values = values[:, card['columns'].index(column)]
+    return dict(space=space.name, keys=keys, values=values, units=card['units'],
+                description=card['description'] + (f' ({column})' if column else ''), card=card)
   raise KeyError(f'unknown bundled dataset {name!r}; bundled datasets: {", ".join(bundled())}')

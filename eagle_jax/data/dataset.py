@@ -115,13 +115,13 @@ def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = N
   a space's own formats (NB101 JSON and tfrecords, NAS-Bench-ASR pickles).
 
   `space` names the search space of a file's keys (default nasbench201; bundled datasets know their own and refuse
-  another). A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with
+  another; those of several columns, zc/..., need `column`). A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with
   another hash is refused. `column` and `where` select the values of a CSV with several (see
   formats.read_measurement_csv).
   """
   source_str = str(source)
   if source_str in bundled_data.bundled():
-    arrays = bundled_data.load_bundled(source_str)
+    arrays = bundled_data.load_bundled(source_str, column or '')
     if space is not None and spaces.get(space).name != arrays['space']:
       raise ValueError(f'bundled dataset {source_str!r} holds {arrays["space"]} archs, not {spaces.get(space).name}')
     values = arrays['values']

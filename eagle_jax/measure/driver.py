@@ -170,7 +170,7 @@ def _devices(config, workdir: Path, device_runners: list, space) -> list:
           for runner in device_runners]
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
   """Worker initializer: exit when the driver dies, even by kill -9 (Linux: the kernel's parent-death signal;
   elsewhere a watchdog thread)."""
   if sys.platform.startswith('linux'):
@@ -245,7 +245,7 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
   valid = dict(zip(keys, space.is_valid(space.as_keys(keys)))) if keys else {}
   start = time.perf_counter()
   context = multiprocessing.get_context('spawn')
-  with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_die_with_parent,
+  with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
                                               initargs=(os.getpid(),)) as pool:
     convert_one = lambda key: pool.submit(convert_arch, space.spec(key), space.keras_builder, model_config,
                                           conversion_config)

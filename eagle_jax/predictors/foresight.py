@@ -1,6 +1,12 @@
 """Zero-cost warm-up (Eagle's foresight, reference 6.2): pre-train a predictor on zero-cost proxy values before it
-sees any trained model. Used by the train binary (`config.foresight`) and the search (`config.zero_cost`)."""
+sees any trained model. Used by the train binary (`config.foresight`) and the search (`config.zero_cost`).
+
+A block's `column` may name several proxies joined by '+': the prior is then the mean of their percentile ranks
+(0 = worst, 1 = best; ties share their mean rank), over the archs every one of them scores. Ranks make proxies of
+different scales (log synflow, raw FLOPs) weigh alike.
+"""
 import ml_collections
+import numpy as np
 
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import batches, models, normalization, splitting, training
@@ -11,7 +17,26 @@ def load_proxy(block: ml_collections.ConfigDict, space) -> dataset_lib.Dataset:
   if not block.get('measurement'):
     raise ValueError('zero-cost warm-up needs a proxy file or bundled name in its `measurement` field')
   where = {block.where_column: block.where_value} if block.get('where_column') else None
-  return dataset_lib.load_dataset(block.measurement, block.get('column') or None, where, space=space)
+  columns = (block.get('column') or '').split('+')
+  if len(columns) == 1:
+    return dataset_lib.load_dataset(block.measurement, columns[0] or None, where, space=space)
+  proxies = [dataset_lib.load_dataset(block.measurement, c, where, space=space).as_dict() for c in columns]
+  common = [k for k in proxies[0] if all(k in p for p in proxies[1:])]
+  if not common:
+    raise ValueError(f'{block.measurement}: no arch has a value for every one of {columns}')
+  ranks = np.mean([percentile_ranks(np.array([p[k] for k in common])) for p in proxies], axis=0)
+  return dataset_lib.Dataset.from_mapping(dict(zip(common, ranks)), f'{block.measurement}:{block.column}', '',
+                                          space or 'nasbench201')
+
+
+def percentile_ranks(values: np.ndarray) -> np.ndarray:
+  """Rank of each value in [0, 1] (0 = smallest), ties sharing their mean rank."""
+  values = np.asarray(values, np.float64)
+  if len(values) < 2:
+    return np.zeros(len(values))
+  unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+  mean_rank = np.cumsum(counts) - (counts + 1) / 2.0  # 0-based mean position of each distinct value
+  return mean_rank[inverse.reshape(-1)] / (len(values) - 1)
 
 
 def pretrain(model: models.Predictor, params, proxy: dataset_lib.Dataset, block: ml_collections.ConfigDict,

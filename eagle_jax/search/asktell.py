@@ -39,7 +39,7 @@ def settings_digest(config: ml_collections.ConfigDict) -> str:
 
 
 def predictor_card(config: ml_collections.ConfigDict, space_name: str) -> dict:
-  """The card of a search's binary predictor (targets: values x target_scale, no normalisation)."""
+  """The card of a search's binary predictor (targets: brpnas.comparator_targets)."""
   return {'model': config.model.to_dict(), 'dataset': 'search', 'units': '', 'space': space_name,
           'lower_is_better': False, 'cost_features': [], 'normalization': {'min': 0.0, 'max': 1.0, 'log': False},
           'best_epoch': 0, 'seed': config.seed}
@@ -158,7 +158,7 @@ class AskTell:
       params = initialization.fresh_params(model, self.space, config.seed)
     told = self.state['told']
     keys = self.space.as_keys([self.space.from_str(text) for text in told])
-    targets = np.array(list(told.values())) * config.search.target_scale
+    targets = brpnas.comparator_targets(list(told.values()), config.search)
     arrays = inference.EncodedSet(self.space, keys).arrays_of(np.arange(len(keys)), targets)
     options = brpnas.iteration_training(config.training, iteration, config.search.iterations)
     fitted = training.fit(model, params, arrays, None, options, seed=config.seed + iteration, progress=False)

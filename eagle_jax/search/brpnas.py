@@ -52,6 +52,18 @@ def latency_filter(space, candidates: np.ndarray, checkpoint: str, limit: float)
   return predicted <= limit
 
 
+def comparator_targets(values, search: ml_collections.ConfigDict) -> np.ndarray:
+  """The comparator's targets for trained values: values x search.target_scale, divided first by the values'
+  spread (interquartile range / 1.349: a normal's standard deviation) when search.target_spread, so that
+  target_scale counts spreads whatever the benchmark's units or range."""
+  values = np.asarray(values, np.float64)
+  if not search.get('target_spread', False):
+    return values * search.target_scale
+  q25, q75 = np.percentile(values, [25, 75])
+  spread = (q75 - q25) / 1.349 or np.std(values) or 1.0
+  return (values - np.median(values)) / spread * search.target_scale
+
+
 def iteration_training(base: ml_collections.ConfigDict, iteration: int, iterations: int):
   config = ml_collections.ConfigDict(base.to_dict())
   config.epochs = max(1, (iteration + 1) * base.epochs // iterations)
@@ -66,8 +78,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
   """BRP-NAS over `candidates` (a key array of config.space) with `evaluate(keys) -> values` standing for
   training (higher = better).
 
-  Values times `config.search.target_scale` are the comparator's targets: the default 1.0 expects accuracy in %
-  (for values in [0, 1], use 100).
+  The comparator's targets are `comparator_targets(values, config.search)`.
 
   `warmup` = (proxy_scores or None, pretrained params or None): zero-cost warm-up; the first iteration then
   picks by the proxy (or the pre-trained predictor) instead of at random.
@@ -109,7 +120,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     trained += new
     values += evaluate(candidates[new]).tolist()
     targets = np.zeros(len(candidates))
-    targets[trained] = np.asarray(values) * search.target_scale
+    targets[trained] = comparator_targets(values, search)
     arrays = scorer.arrays_of(trained, targets[trained])
     fitted = training.fit(model, params, arrays, None, iteration_training(config.training, iteration, iterations),
                           seed=config.seed + iteration, progress=False)

@@ -21,6 +21,7 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   # 0.1 on CIFAR-10 (best trained in the top 0.1% in 9/10 seeds against 6/10). See experiments/README.md.
   config.search = ml_collections.ConfigDict(dict(
       budget=100, iterations=5, selection='sample_best2', target_scale=1.0,
+      target_spread=False,  # True: targets count spreads of the values trained (brpnas.comparator_targets)
       rank_space=False,  # rank_space: also write space_ranking.txt, every arch of the space best first
       mode='benchmark',  # 'benchmark': values from config.data; 'ask_tell': you train the models (asktell.py)
       results='',        # ask_tell: the file of values of the models asked for (CSV arch_str,value or pickle)
@@ -29,6 +30,17 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
       candidate_file='',  # ask_tell: take the candidates from this file's archs instead
       top_pool=100))     # ask_tell: half of each batch is drawn at random from this many predicted best
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))
+  # Zero-cost priors. measurement '' = the proxies this project bundles for the benchmark searched
+  # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
-  config.zero_cost.mode = 'none'  # none | warmup | simple | augment
+  config.zero_cost.mode = 'none'  # none | warmup | simple | augment | simple+augment
   return config
+
+
+def bundled_proxies(config: ml_collections.ConfigDict) -> str:
+  """The bundled zero-cost proxies (zc/...) of the network config.data.measurement's benchmark trains."""
+  measurement = config.data.measurement
+  if config.get('space', 'nasbench201') == 'nasbench201' and str(measurement).startswith('nb201/'):
+    return 'zc/nb201'  # data-free proxies of the architecture: one set serves every NB201 benchmark
+  raise ValueError(f'no bundled zero-cost proxies for {config.get("space")} benchmark {measurement!r}: set '
+                   'config.zero_cost.measurement to a proxies file (python -m eagle_jax.proxies writes one)')

@@ -10,9 +10,9 @@ import numpy as np
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import checkpoints, foresight, initialization, metrics, plots
-from eagle_jax.search import asktell, brpnas, logs, tables
+from eagle_jax.search import asktell, brpnas, defaults, logs, tables
 
-ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment')
+ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment', 'simple+augment')
 LOG, SUMMARY = 'log.txt', 'summary.json'
 RUN_OUTPUTS = (SUMMARY, 'trace.txt', 'space_ranking.txt', 'search_curve.png')  # replaced by each run
 
@@ -34,6 +34,9 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
   if zc.mode == 'none':
     return None, None, np.ones(len(candidates), bool)
+  if not zc.measurement:
+    zc = ml_collections.ConfigDict(zc.to_dict())
+    zc.measurement = defaults.bundled_proxies(config)
   proxy = foresight.load_proxy(zc, dataset.space.name)
   scores = tables.proxy_scores(candidates, proxy)
   covered = ~np.isnan(scores)
@@ -41,6 +44,8 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
   if zc.mode == 'augment':  # every model needs its proxy value: search over the covered candidates
     return scores[:, None], None, covered
+  if zc.mode == 'simple+augment':  # first picks by the proxy, which the predictor also reads
+    return scores[:, None], (scores, None), covered
   if zc.mode == 'simple':
     return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
   model = initialization.create_model(config.model)

@@ -22,11 +22,13 @@ def random_trace(num_candidates: int, seed: int) -> np.ndarray:
 
 
 def score_trace(scores: np.ndarray, seed: int) -> np.ndarray:
-  """Candidates by a score, highest first; candidates without one (NaN) follow in random order."""
-  known = np.nonzero(~np.isnan(scores))[0]
-  unknown = np.nonzero(np.isnan(scores))[0]
-  ordered = known[np.argsort(-scores[known], kind='stable')]
-  return np.concatenate([ordered, np.random.default_rng(seed).permutation(unknown)]).astype(np.int64)
+  """Candidates by a score, highest first, ties in random order; candidates without one (NaN) follow in random
+  order."""
+  scores = np.asarray(scores, np.float64)
+  tie_break = np.random.default_rng(seed).random(len(scores))
+  known = ~np.isnan(scores)
+  order = np.lexsort((tie_break, np.where(known, -scores, np.inf)))
+  return order.astype(np.int64)
 
 
 def regularized_evolution(keys: np.ndarray, searched: np.ndarray, budget: int, seed: int, population: int = 20,
