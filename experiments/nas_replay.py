@@ -20,7 +20,6 @@ import numpy as np
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import foresight, plots
 from eagle_jax.proxies import scores as proxy_scores
 from eagle_jax.search import brpnas, defaults, job, replay, tables
@@ -100,7 +99,7 @@ def _baseline_traces(name: str, dataset, searched, seed: int) -> dict:
     for proxy in _PROXIES.value:
       block = foresight.proxy_block(zc)
       block.column = proxy
-      values = tables.proxy_scores(keys, foresight.load_proxy(block, space.name))
+      values = foresight.prior_values(block, space.name, keys)
       out[f'{proxy} order'] = (replay.score_trace(values, seed), max_budget)
   return out
 

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from conftest import SHARED_DATA
-from eagle_jax import data
+from eagle_jax import data, predictors
 from eagle_jax.predictors import experiment, foresight
 from eagle_jax.search import brpnas, defaults, job, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
@@ -230,8 +230,14 @@ def test_spread_targets_do_not_depend_on_the_values_units():
 def test_default_search_uses_the_project_proxies_over_the_whole_space(tmp_path):
   config = _config()
   assert config.zero_cost.mode != 'none' and config.zero_cost.measurement == ''  # the bundled proxies
+  config.search.rank_space = True
   summary = job.run(config, tmp_path / 'default', progress=False)
   assert summary['candidates'] == 15284 and summary['models_trained'] == 20
+  ranked = logs.read_trace(tmp_path / 'default' / 'space_ranking.txt')
+  predictor = predictors.load(tmp_path / 'default')  # it reads the prior beside the graph, like the search did
+  assert predictor.card['prior']['column'] == config.zero_cost.column and len(ranked) == 15284
+  scores = predictor.predict(np.array(ranked[:5] + ranked[-5:]))
+  assert np.all(np.isfinite(scores)) and scores[:5].min() > scores[5:].max()
   config.data.measurement = 'nb201/cifar10-valid'
   assert defaults.bundled_proxies(config) == 'zc/nb201'
   config.space = 'darts'

@@ -59,6 +59,24 @@ def cost_features(space, keys, names) -> Optional[np.ndarray]:
   return np.log10(np.stack(columns, axis=1)).astype(np.float32)
 
 
+def card_augments(space, keys, card: dict) -> Optional[np.ndarray]:
+  """The augments a saved predictor reads: its cost features, then its zero-cost prior (card['prior'], a
+  foresight block) when a search trained it with one; None when it reads none."""
+  columns = [c for c in (cost_features(space, keys, card.get('cost_features', ())),) if c is not None]
+  if card.get('prior'):
+    from eagle_jax.predictors import foresight  # pylint: disable=g-import-not-at-top  (data loading)
+    prior = foresight.prior_values(card['prior'], space.name, keys)
+    if np.isnan(prior).any():
+      raise ValueError(f'the predictor reads zero-cost prior {card["prior"]["measurement"]}, which has no value '
+                       f'for {space.to_str(keys[int(np.argmax(np.isnan(prior)))])}')
+    columns.append(prior[:, None].astype(np.float32))
+  return np.concatenate(columns, axis=1) if columns else None
+
+
+def num_card_augments(card: dict) -> int:
+  return len(card.get('cost_features', ())) + bool(card.get('prior'))
+
+
 def padded_batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: bool):
   order = rng.permutation(n) if shuffle else np.arange(n)
   steps = math.ceil(n / batch_size)

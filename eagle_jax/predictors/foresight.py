@@ -29,6 +29,13 @@ def load_proxy(block: ml_collections.ConfigDict, space) -> dataset_lib.Dataset:
                                           space or 'nasbench201')
 
 
+def prior_values(block, space: str, keys: np.ndarray) -> np.ndarray:
+  """The proxy value (`load_proxy`) of each of `keys` (NaN where the proxy has none); `block` may be a dict."""
+  proxy = load_proxy(ml_collections.ConfigDict(dict(block)), space)
+  lookup = proxy.as_dict()
+  return np.array([lookup.get(key, np.nan) for key in proxy.space.hashable(keys)], np.float64)
+
+
 def percentile_ranks(values: np.ndarray) -> np.ndarray:
   """Rank of each value in [0, 1] (0 = smallest), ties sharing their mean rank."""
   values = np.asarray(values, np.float64)

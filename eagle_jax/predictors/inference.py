@@ -33,7 +33,7 @@ class TrainedPredictor:
   def head_terms(self, keys=None, progress: bool = False) -> dict:
     """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding."""
     keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
-    augments = batches.cost_features(self.space, keys, self.card.get('cost_features', ()))
+    augments = batches.card_augments(self.space, keys, self.card)
     return EncodedSet(self.space, keys, augments).terms(self._apply, self.params, progress)
 
   def predict(self, keys=None, progress: bool = False) -> np.ndarray:
@@ -108,7 +108,7 @@ def load(workdir_or_checkpoint, space: Optional[str] = None) -> TrainedPredictor
     checkpoints.check_space(card, spaces.get(space).name, workdir_or_checkpoint)
   try:
     predictor = TrainedPredictor(params, card)
-    num_augments = len(card.get('cost_features', ()))
+    num_augments = batches.num_card_augments(card)
     expected = jax.eval_shape(lambda: initialization.fresh_params(predictor.model, predictor.space, 0, num_augments))
   except (KeyError, TypeError, ValueError, AttributeError) as e:
     raise ValueError(f'predictor card in {workdir_or_checkpoint} is not usable: {type(e).__name__}: {e}') from None

@@ -67,7 +67,6 @@ class Scorer:
     self.step = -(-step // devices) * devices
     self._score = make_scorer(predictor, self.mesh)
     self._params = jax.device_put(predictor.params, NamedSharding(self.mesh, PartitionSpec()))
-    self._augment_names = tuple(predictor.card.get('cost_features', ()))
 
   def __call__(self, keys: np.ndarray) -> np.ndarray:
     out = np.empty(len(keys), np.float32)
@@ -75,7 +74,7 @@ class Scorer:
       part = keys[start:start + self.step]
       rows = np.arange(self.step) % len(part)  # a fixed shape: one compilation
       adjacency, features = self.space.encode(part[rows])
-      augments = batches.cost_features(self.space, part[rows], self._augment_names)
+      augments = batches.card_augments(self.space, part[rows], self.predictor.card)
       if augments is None:
         augments = np.zeros((self.step, 0), np.float32)
       out[start:start + len(part)] = np.asarray(self._score(self._params, jnp.asarray(adjacency),

@@ -80,6 +80,9 @@ def _nasbench201_supernet(config, space, keys, partial: _Partial, names: list, i
   distinct, groups = np.unique(nb.live_ops(keys[valid]), axis=0, return_inverse=True)
   rows_of = [np.nonzero(valid)[0][groups.reshape(-1) == g] for g in range(len(distinct))]
   todo = np.array([g for g in range(len(distinct)) if not partial.done[rows_of[g]].all()], np.int64)
+  partial.done[~valid] = True
+  if not len(todo):
+    return {}
   count = -(-len(todo) // config.save_every)  # tasks of save_every networks, interleaved (cost grows along todo)
   chunks = [todo[k::count] for k in range(count)]
   setup = (config.to_dict(), images, labels, names)
@@ -97,7 +100,6 @@ def _nasbench201_supernet(config, space, keys, partial: _Partial, names: list, i
       for future in concurrent.futures.as_completed(futures):
         _record(partial, rows_of, futures[future], future.result(), bar, clock)
   bar.close()
-  partial.done[~valid] = True
   return clock.report()
 
 

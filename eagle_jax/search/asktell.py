@@ -38,11 +38,12 @@ def settings_digest(config: ml_collections.ConfigDict) -> str:
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def predictor_card(config: ml_collections.ConfigDict, space_name: str) -> dict:
-  """The card of a search's binary predictor (targets: brpnas.comparator_targets)."""
+def predictor_card(config: ml_collections.ConfigDict, space_name: str, prior: Optional[dict] = None) -> dict:
+  """The card of a search's binary predictor (targets: brpnas.comparator_targets); `prior`: the zero-cost block
+  whose values it reads as an augment."""
   return {'model': config.model.to_dict(), 'dataset': 'search', 'units': '', 'space': space_name,
           'lower_is_better': False, 'cost_features': [], 'normalization': {'min': 0.0, 'max': 1.0, 'log': False},
-          'best_epoch': 0, 'seed': config.seed}
+          'best_epoch': 0, 'seed': config.seed, **({'prior': prior} if prior else {})}
 
 
 class AskTell:

@@ -133,13 +133,15 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
                       terms, params, history, time.perf_counter() - start)
 
 
-def rank_space(config: ml_collections.ConfigDict, params, progress: bool = True) -> np.ndarray:
-  """Every valid arch of config.space (finite spaces), best first by a search's final predictor `params`."""
+def rank_space(config: ml_collections.ConfigDict, params, card: dict, progress: bool = True) -> np.ndarray:
+  """Every valid arch of config.space (finite spaces), best first by a search's final predictor `params` (with
+  the augments its `card` names)."""
   space = spaces.get(config.get('space', 'nasbench201'))
   keys = space.enumerate()
   keys = keys[space.is_valid(keys)]
   apply = batches.make_apply(initialization.create_model(config.model))
-  scores = models.ranking_score(inference.EncodedSet(space, keys).terms(apply, params, progress))
+  augments = batches.card_augments(space, keys, card)
+  scores = models.ranking_score(inference.EncodedSet(space, keys, augments).terms(apply, params, progress))
   return keys[np.argsort(-scores, kind='stable')]
 
 

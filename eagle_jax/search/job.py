@@ -26,6 +26,15 @@ def load_benchmark(config: ml_collections.ConfigDict):
   return dataset, searched, reported, description
 
 
+def prior_block(config) -> dict:
+  """config.zero_cost's proxy fields, the bundled proxies filled in where measurement is ''."""
+  zc = config.zero_cost
+  fields = ('measurement', 'column', 'where_column', 'where_value')
+  block = {k: zc.get(k, '') for k in fields}
+  block['measurement'] = block['measurement'] or defaults.bundled_proxies(config)
+  return block
+
+
 def _zero_cost(config, dataset: dataset_lib.Dataset):
   """(augments, warm-up, candidate mask) from config.zero_cost for the dataset's candidates."""
   candidates = dataset.keys
@@ -34,11 +43,9 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
   if zc.mode == 'none':
     return None, None, np.ones(len(candidates), bool)
-  if not zc.measurement:
-    zc = ml_collections.ConfigDict(zc.to_dict())
-    zc.measurement = defaults.bundled_proxies(config)
-  proxy = foresight.load_proxy(zc, dataset.space.name)
-  scores = tables.proxy_scores(candidates, proxy)
+  block = prior_block(config)
+  zc = ml_collections.ConfigDict({**zc.to_dict(), **block})
+  scores = foresight.prior_values(block, dataset.space.name, candidates)
   covered = ~np.isnan(scores)
   if not covered.any():
     raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
@@ -79,9 +86,7 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
   if len(rows) == 0:
     raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
   rank_space = config.search.get('rank_space', False)
-  if rank_space and augments is not None:
-    raise ValueError('config.search.rank_space needs a predictor that scores any arch; with '
-                     "config.zero_cost.mode='augment' it needs proxy values the space's other archs lack")
+  card = asktell.predictor_card(config, dataset.space.name, None if augments is None else prior_block(config))
   evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
   init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
   result = brpnas.run_search(config, dataset.keys[rows], evaluate, None if augments is None else augments[rows],
@@ -95,11 +100,11 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
     with contextlib.suppress(FileNotFoundError):
       (workdir / name).unlink()
   if rank_space:  # the whole enumerated space, best first by the final predictor
-    ranked = brpnas.rank_space(config, result.params, progress)
+    ranked = brpnas.rank_space(config, result.params, card, progress)
     logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space.name)
     summary['space_ranking'] = {'archs': int(len(ranked)), 'file': 'space_ranking.txt'}
   _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
-  checkpoints.save(workdir, result.params, asktell.predictor_card(config, dataset.space.name))
+  checkpoints.save(workdir, result.params, card)
   return summary
 
 

@@ -1,6 +1,6 @@
-"""Benchmark tables as a search sees them: the values searched on and reported, proxy values of candidates, and
-how a search did (rank of a model among the candidates, trace positions of the best)."""
-from typing import Dict, Optional
+"""Benchmark tables as a search sees them: the values searched on and reported, and how a search did (rank of a
+model among the candidates, trace positions of the best)."""
+from typing import Dict
 
 import numpy as np
 
@@ -38,11 +38,3 @@ def trace_positions(trace: np.ndarray, searched: np.ndarray, top_fraction: float
 def rank_in_space(searched: np.ndarray, row: int) -> int:
   """1 = best of the candidates by the searched values."""
   return int(np.sum(searched > searched[row])) + 1
-
-
-def proxy_scores(candidates: np.ndarray, proxy: Optional[dataset_lib.Dataset]) -> np.ndarray:
-  """The proxy value of each candidate (a key array of the proxy's space; NaN where the proxy has none)."""
-  if proxy is None:
-    return np.full(len(candidates), np.nan)
-  lookup = proxy.as_dict()
-  return np.array([lookup.get(key, np.nan) for key in proxy.space.hashable(candidates)], np.float64)
