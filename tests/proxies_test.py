@@ -143,7 +143,8 @@ def test_proxies_binary_outputs_and_resumes_after_a_kill(tmp_path, monkeypatch):
   with pytest.raises(ValueError, match='other archs or settings'):
     compute.compute(_config(tmp_path, NB201_ARCHS, seed=3), tmp_path / 'zc', progress=False)
   summary = compute.compute(config, tmp_path / 'zc', progress=False)
-  assert summary['scored_before_this_run'] == 2 and calls['n'] == 5  # 4 networks: 2 before the kill, 2 after
+  # 4 networks: 2 scored before the kill (and the invalid cell, which has none, marked done), 2 after
+  assert summary['scored_before_this_run'] == 3 and calls['n'] == 5
   assert summary['archs'] == 5 and summary['valid'] == 4 and not (tmp_path / 'zc' / compute.PARTIAL).exists()
   monkeypatch.setattr(scores.Scorer, 'gradient_proxies', original)
   config.workers = 2  # two single-thread processes, each with its own supernet

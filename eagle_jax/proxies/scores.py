@@ -4,7 +4,8 @@ Mellor et al. 2021):
 - grad_norm: sum over conv/dense kernels of the L2 norm of d(cross-entropy)/d(kernel).
 - snip: sum over conv/dense kernels of |kernel * d(cross-entropy)/d(kernel)|.
 - synflow: log of the sum over conv/dense kernels of |kernel * dR/d(kernel)|, with every weight made positive,
-  BatchNorm made the identity and R the sum of the outputs for an all-ones input (NASLib stores the log too).
+  BatchNorm made the identity and R the sum of the outputs for an all-ones input (NASLib stores the log too),
+  on the network built in float64 (float32 overflows on deep NB201 cells).
 - jacov: -sum(log(v + 1e-5) + 1 / (v + 1e-5)) over the eigenvalues v of the correlation matrix of the
   per-input Jacobians d(sum of outputs)/d(input).
 - nwot: log-determinant of the sum over ReLUs of the Hamming-similarity kernels of their binary activation codes

@@ -145,7 +145,8 @@ def rank_space(config: ml_collections.ConfigDict, params, card: dict, progress: 
   return keys[np.argsort(-scores, kind='stable')]
 
 
-def transfer_init(config: ml_collections.ConfigDict, checkpoint: str):
-  """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised)."""
+def transfer_init(config: ml_collections.ConfigDict, checkpoint: str, num_augments: int = 0):
+  """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised, reading
+  `num_augments` zero-cost values)."""
   return initialization.initial_params(initialization.create_model(config.model), config.get('space', 'nasbench201'),
-                                       config.seed, transfer_from=checkpoint)
+                                       config.seed, num_augments, transfer_from=checkpoint)

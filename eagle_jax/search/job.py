@@ -88,7 +88,8 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
   rank_space = config.search.get('rank_space', False)
   card = asktell.predictor_card(config, dataset.space.name, None if augments is None else prior_block(config))
   evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
-  init = brpnas.transfer_init(config, latency.checkpoint) if latency.limit and latency.transfer else None
+  init = (brpnas.transfer_init(config, latency.checkpoint, 0 if augments is None else augments.shape[1])
+          if latency.limit and latency.transfer else None)
   result = brpnas.run_search(config, dataset.keys[rows], evaluate, None if augments is None else augments[rows],
                              None if warmup is None else (None if warmup[0] is None else warmup[0][rows],
                                                           warmup[1]), init, progress)
