@@ -62,7 +62,8 @@ def cost_features(space, keys, names) -> Optional[np.ndarray]:
 def card_augments(space, keys, card: dict) -> Optional[np.ndarray]:
   """The augments a saved predictor reads: its cost features, then its zero-cost prior (card['prior'], a
   foresight block) when a search trained it with one; None when it reads none."""
-  columns = [c for c in (cost_features(space, keys, card.get('cost_features', ())),) if c is not None]
+  costs = cost_features(space, keys, card.get('cost_features', ()))
+  columns = [] if costs is None else [costs]
   if card.get('prior'):
     from eagle_jax.predictors import foresight  # pylint: disable=g-import-not-at-top  (data loading)
     prior = foresight.prior_values(card['prior'], space.name, keys)

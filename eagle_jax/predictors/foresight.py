@@ -5,9 +5,12 @@ A block's `column` may name several proxies joined by '+': the prior is then the
 (0 = worst, 1 = best; ties share their mean rank), over the archs every one of them scores. Ranks make proxies of
 different scales (log synflow, raw FLOPs) weigh alike.
 """
+import functools
+
 import ml_collections
 import numpy as np
 
+from eagle_jax import spaces
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import batches, models, normalization, splitting, training
 
@@ -29,11 +32,19 @@ def load_proxy(block: ml_collections.ConfigDict, space) -> dataset_lib.Dataset:
                                           space or 'nasbench201')
 
 
+PROXY_FIELDS = ('measurement', 'column', 'where_column', 'where_value')  # what names a block's proxy values
+
+
 def prior_values(block, space: str, keys: np.ndarray) -> np.ndarray:
   """The proxy value (`load_proxy`) of each of `keys` (NaN where the proxy has none); `block` may be a dict."""
-  proxy = load_proxy(ml_collections.ConfigDict(dict(block)), space)
-  lookup = proxy.as_dict()
-  return np.array([lookup.get(key, np.nan) for key in proxy.space.hashable(keys)], np.float64)
+  lookup = _prior_lookup(tuple((k, block.get(k, '')) for k in PROXY_FIELDS), space)
+  return np.array([lookup.get(key, np.nan) for key in spaces.get(space).hashable(keys)], np.float64)
+
+
+@functools.lru_cache(maxsize=4)
+def _prior_lookup(block_items: tuple, space: str) -> dict:
+  """{key: value} of a proxy block, loaded once per process (ranking asks for it chunk after chunk)."""
+  return load_proxy(ml_collections.ConfigDict(dict(block_items)), space).as_dict()
 
 
 def percentile_ranks(values: np.ndarray) -> np.ndarray:

@@ -28,9 +28,7 @@ def load_benchmark(config: ml_collections.ConfigDict):
 
 def prior_block(config) -> dict:
   """config.zero_cost's proxy fields, the bundled proxies filled in where measurement is ''."""
-  zc = config.zero_cost
-  fields = ('measurement', 'column', 'where_column', 'where_value')
-  block = {k: zc.get(k, '') for k in fields}
+  block = {k: config.zero_cost.get(k, '') for k in foresight.PROXY_FIELDS}
   block['measurement'] = block['measurement'] or defaults.bundled_proxies(config)
   return block
 
