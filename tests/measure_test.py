@@ -1,5 +1,6 @@
 """Measurement: Keras NB201 networks, TFLite conversion, LiteRT timing, the remote server, the resumable driver."""
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -190,6 +191,10 @@ def test_bad_settings_are_refused_before_any_work(tmp_path):
   with pytest.raises(ValueError, match=r'cannot build and convert .*depth_multiplier'):
     driver.measure(config, tmp_path / 'run', progress=False)
   assert not (tmp_path / 'run').exists()
+  config = test_config.get_config()
+  config.runner.update(kind='remote', pause_conversion=True)
+  with pytest.raises(ValueError, match="pause_conversion .* needs runner.kind='local'"):
+    driver.measure(config, tmp_path / 'run', progress=False)
   (tmp_path / 'file').write_text('x')
   with pytest.raises(NotADirectoryError, match='is a file, not a folder'):
     driver.measure(test_config.get_config(), tmp_path / 'file', progress=False)
@@ -203,11 +208,44 @@ def test_corrupted_shard_is_a_clear_error(tmp_path):
     tools.combine(tools.shard_paths(tmp_path / 'results'))
 
 
+def _count_forever(counter):
+  while True:
+    with counter.get_lock():
+      counter.value += 1
+
+
+def test_conversion_paused_stops_the_workers_while_timing():
+  context = multiprocessing.get_context('spawn')
+  counter = context.Value('q', 0)
+  worker = context.Process(target=_count_forever, args=(counter,), daemon=True)
+  worker.start()
+  try:
+    deadline = time.time() + 60
+    while counter.value == 0 and time.time() < deadline:
+      time.sleep(0.05)
+    with driver.conversion_paused():
+      time.sleep(0.2)  # a count already past the lock may land
+      paused = counter.value
+      time.sleep(0.5)
+      assert counter.value == paused
+    time.sleep(0.5)
+    assert counter.value > paused
+    with driver.conversion_paused(enabled=False):
+      before = counter.value
+      time.sleep(0.3)
+      assert counter.value > before
+  finally:
+    worker.kill()
+    worker.join()
+
+
 def test_invalid_archs_are_recorded_not_built(tmp_path):
   arch_list = tmp_path / 'archs.txt'
   arch_list.write_text('|none~0|+|nor_conv_3x3~0|none~1|+|none~0|nor_conv_1x1~1|none~2|\n'
                        '|skip_connect~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|\n')
-  process = _measure(tmp_path / 'run', '--config.archs=list', f'--config.arch_list={arch_list}')
+  # two conversion workers, paused while each model is timed
+  process = _measure(tmp_path / 'run', '--config.archs=list', f'--config.arch_list={arch_list}',
+                     '--config.conversion.workers=2', '--config.runner.pause_conversion=True')
   out, err = process.communicate(timeout=300)
   assert process.returncode == 0, err[-3000:]
   entries = dict(_entries(tmp_path / 'run'))

@@ -21,5 +21,6 @@ def get_config():
       devices='',     # 'host:port,host:port': several servers (overrides host and port)
       farm=True,      # several devices: True = identical devices share one plan and one result folder;
                       # False = every device measures the whole plan into results/<host>_<port>
-      token_file=''))  # the servers' shared token (else $EAGLE_JAX_MEASURE_TOKEN); never a flag value
+      token_file='',  # the servers' shared token (else $EAGLE_JAX_MEASURE_TOKEN); never a flag value
+      pause_conversion=False))  # local runner: stop the conversion workers while a model is timed (few cores)
   return config

@@ -1,9 +1,8 @@
 """Local CPU latency of NB-ASR networks (the network NAS-Bench-ASR trains, on 150 filterbank frames = 1.5 s of
 audio): fp32 TFLite, 1 thread, 8 runs of 2 timed invocations. An NB-ASR network is 100-300 MB of fp32 weights and
-takes 5-30 s to convert against 60-260 ms an inference, so conversion dominates. The bundled dataset was measured
-with two conversion workers (474 networks an hour); on a 2-core machine the timing then shares a core with a
-conversion and two measurements of one network differ by 10% (median), so this config keeps one worker (half
-the throughput, each of conversion and timing on its own core).
+takes 5-30 s to convert against 60-260 ms an inference, so conversion dominates. Two conversion workers run
+while nothing is timed, and are paused (runner.pause_conversion) while a model is: on a 2-core machine, timing
+beside two conversions ran 1.5-2x slower and two measurements of one network differed by 10% (median).
 
 python -m eagle_jax.measure --config=configs/measure/desktop_nasbench_asr.py --workdir=runs/cpu_asr
 """
@@ -19,5 +18,6 @@ def get_config():
   config.model = ml_collections.ConfigDict(dict(
       input_size=(1, 150, 80), filters=(600, 800, 1000, 1200), cells=(3, 4, 5, 6), kernel=8, strides=(1, 1, 2, 2),
       groups=100, rnn_units=500, num_classes=48, seed=0))
-  config.runner.update(runs=8, avg_between=2, warmup=2)
+  config.conversion.workers = 2
+  config.runner.update(runs=8, avg_between=2, warmup=2, pause_conversion=True)
   return config

@@ -2,6 +2,7 @@
 shards of at most `shard_size` models atomically, resume after a crash or kill with nothing measured twice."""
 import collections
 import concurrent.futures
+import contextlib
 import hashlib
 import importlib
 import json
@@ -73,6 +74,10 @@ def check_config(config: ml_collections.ConfigDict) -> list:
   if not conversion.workers >= 1 or not conversion.calibration_size >= 1:
     raise ValueError(f'config.conversion.workers ({conversion.workers}) and calibration_size '
                      f'({conversion.calibration_size}) must be >= 1')
+  if config.runner.get('pause_conversion', False) and (config.runner.kind != 'local' or
+                                                      not hasattr(signal, 'SIGSTOP')):
+    raise ValueError("config.runner.pause_conversion pauses conversion on this machine while it times: it needs "
+                     f"runner.kind='local' on a POSIX system (kind is {config.runner.kind!r} on {sys.platform})")
   input_size = tuple(config.model.input_size)
   if len(input_size) < 2 or not all(isinstance(d, int) and d >= 1 for d in input_size):
     raise ValueError(f'config.model.input_size must be positive integers, got {input_size}')
@@ -184,6 +189,21 @@ def die_with_parent(parent_pid: int) -> None:
   threading.Thread(target=watch, daemon=True).start()
 
 
+@contextlib.contextmanager
+def conversion_paused(enabled: bool = True):
+  """Stops this process's child processes (the conversion workers) with SIGSTOP for the duration, then lets them
+  go on: timing on a machine with few cores then has the CPU and memory bandwidth to itself."""
+  workers = multiprocessing.active_children() if enabled else []
+  for worker in workers:
+    os.kill(worker.pid, signal.SIGSTOP)
+  try:
+    yield
+  finally:
+    for worker in workers:
+      with contextlib.suppress(ProcessLookupError):
+        os.kill(worker.pid, signal.SIGCONT)
+
+
 def _put(queue: queue_lib.Queue, item, stop: threading.Event) -> None:
   """Puts `item` on a bounded queue, giving up once the run is stopping (a device thread may be gone)."""
   while not stop.is_set():
@@ -195,8 +215,9 @@ def _put(queue: queue_lib.Queue, item, stop: threading.Event) -> None:
 
 
 def _time_models(device: _Device, runner, totals: _Totals, failures: list, stop: threading.Event,
-                 bar) -> None:
-  """A device thread: times the converted models queued for it until the None sentinel."""
+                 bar, pause: bool) -> None:
+  """A device thread: times the converted models queued for it until the None sentinel (with conversion paused
+  meanwhile if `pause`)."""
   while not stop.is_set():
     try:
       item = device.queue.get(timeout=0.2)
@@ -207,7 +228,8 @@ def _time_models(device: _Device, runner, totals: _Totals, failures: list, stop:
     key, flatbuffer = item
     start = time.perf_counter()
     try:
-      value = runner.run(flatbuffer)
+      with conversion_paused(pause):
+        value = runner.run(flatbuffer)
       counted = 'measured'
     except (RuntimeError, ValueError) as e:  # this model or its settings failed on the device: recorded
       value, counted = f'error: timing failed: {e}', 'failed'
@@ -256,10 +278,12 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
                        f'{first_conversion.result()[0]}')
     files.atomic_write_text(workdir / PLAN, json.dumps({'archs': archs, 'settings': digest}) + '\n')
     devices = _devices(config, workdir, device_runners, space)
-    return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start)
+    return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start,
+                config.runner.get('pause_conversion', False))
 
 
-def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start) -> dict:
+def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start,
+         pause: bool) -> dict:
   """Converts each model once (in the pool) and times it on every device folder that lacks it."""
   todo = [k for k in keys if any(k not in d.writer.done for d in devices)]
   totals = _Totals()
@@ -267,7 +291,8 @@ def _run(devices, keys, valid, first, first_conversion, convert_one, workers, wo
   total_work = sum(k not in d.writer.done for d in devices for k in keys)
   described = ', '.join(r.describe() for d in devices for r in d.runners)
   bar = tqdm.tqdm(total=total_work, desc=f'measuring ({described})', unit='model', disable=not progress)
-  threads = [threading.Thread(target=_time_models, args=(d, r, totals, failures, stop, bar), daemon=True)
+  threads = [threading.Thread(target=_time_models, args=(d, r, totals, failures, stop, bar, pause),
+                              daemon=True)
              for d in devices for r in d.runners]
   for thread in threads:
     thread.start()
