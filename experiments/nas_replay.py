@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # BRP-NAS variants: config overrides on top of --config.
 VARIANTS = {
     'default': {},
+    'full_prior': {'search.prior_exploit': 1.0},  # the first iteration wholly the prior's best
     'no_priors': {'zero_cost.mode': 'none'},
     'no_priors_spread': {'zero_cost.mode': 'none', 'search.target_spread': True, 'search.target_scale': 3.0},
     'warmup': {'zero_cost.mode': 'warmup'},

@@ -43,6 +43,7 @@ def test_sample_best2_takes_the_best_and_the_top_pool():
   new = selector.next(scores, [99, 98], 10, iteration=3)
   assert new[:5] == [97, 96, 95, 94, 93]  # the predicted best not yet trained
   assert all(s > 100 - 100 // 8 - 1 for s in new[5:])  # random picks from the top 1/8
+  assert selector.next(scores, [99, 98], 10, iteration=0, exploit=10) == list(range(97, 87, -1))  # all from the top
 
 
 def test_sample_best_pairs_scores_with_candidates():
@@ -233,6 +234,10 @@ def test_default_search_uses_the_project_proxies_over_the_whole_space(tmp_path):
   config.search.rank_space = True
   summary = job.run(config, tmp_path / 'default', progress=False)
   assert summary['candidates'] == 15284 and summary['models_trained'] == 20
+  first = np.array(logs.read_trace(tmp_path / 'default' / 'trace.txt')[:20 // config.search.iterations])
+  synflow = data.load_dataset('zc/nb201', 'synflow')  # the first iteration: the prior's best half, then a sample
+  exploit = round(config.search.prior_exploit * len(first))
+  assert np.sum(synflow.values[synflow.rows_of(first)] >= np.sort(synflow.values)[-exploit]) >= exploit
   ranked = logs.read_trace(tmp_path / 'default' / 'space_ranking.txt')
   predictor = predictors.load(tmp_path / 'default')  # it reads the prior beside the graph, like the search did
   assert predictor.card['prior']['column'] == config.zero_cost.column and len(ranked) == 15284

@@ -81,7 +81,8 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
   The comparator's targets are `comparator_targets(values, config.search)`.
 
   `warmup` = (proxy_scores or None, pretrained params or None): zero-cost warm-up; the first iteration then
-  picks by the proxy (or the pre-trained predictor) instead of at random.
+  picks by the proxy (or the pre-trained predictor) instead of at random, its best `search.prior_exploit` share
+  straight from the top (default half, as every later iteration).
   """
   search = config.search
   budget, iterations = search.budget, search.iterations
@@ -89,6 +90,8 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     raise ValueError(f'config.search.budget={budget}: a search needs at least 2 models to train')
   if budget > len(candidates):
     raise ValueError(f'config.search.budget={budget} exceeds the {len(candidates)} candidate models')
+  if not 0 <= search.get('prior_exploit', 0.5) <= 1:
+    raise ValueError(f'config.search.prior_exploit={search.prior_exploit} must be a share between 0 and 1')
   if iterations < 1 or budget < 2 * iterations:
     raise ValueError(f'config.search.iterations={iterations} must be >= 1 and at most budget/2 = {budget // 2} '
                      f'(at least 2 models per iteration; config.search.budget={budget})')
@@ -114,9 +117,10 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
         if pretrained is not None:
           params = pretrained
         scores = proxy_scores if proxy_scores is not None else models.ranking_score(scorer.terms(apply, params))
+        exploit = round(search.get('prior_exploit', 0.5) * count)
       else:
-        scores = models.ranking_score(scorer.terms(apply, params))
-      new = selector.next(scores, trained, count, iteration)
+        scores, exploit = models.ranking_score(scorer.terms(apply, params)), -1
+      new = selector.next(scores, trained, count, iteration, exploit)
     trained += new
     values += evaluate(candidates[new]).tolist()
     targets = np.zeros(len(candidates))

@@ -22,6 +22,7 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   config.search = ml_collections.ConfigDict(dict(
       budget=100, iterations=5, selection='sample_best2', target_scale=1.0,
       target_spread=False,  # True: targets count spreads of the values trained (brpnas.comparator_targets)
+      prior_exploit=0.5,  # with a zero-cost prior: share of the first iteration from its top (the rest sampled)
       rank_space=False,  # rank_space: also write space_ranking.txt, every arch of the space best first
       mode='benchmark',  # 'benchmark': values from config.data; 'ask_tell': you train the models (asktell.py)
       results='',        # ask_tell: the file of values of the models asked for (CSV arch_str,value or pickle)
@@ -33,8 +34,9 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   # Zero-cost priors. measurement '' = the proxies this project bundles for the benchmark searched
   # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).
   # Default on NB201 (chosen by replay on CIFAR-100 only, reported on CIFAR-10; experiments/README.md): the first
-  # iteration trains the synflow-best half and a random half of synflow's top half, and the comparator reads
-  # synflow's percentile rank beside the graph. Other spaces bundle no proxies: 'none' unless you give a file.
+  # iteration trains synflow's best 10 and 10 drawn from synflow's top half (search.prior_exploit=0.5), and the
+  # comparator reads synflow's percentile rank beside the graph. Other spaces bundle no proxies: 'none' unless
+  # you give a file.
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
   priors = space == 'nasbench201'
   config.zero_cost.update(mode='simple+augment' if priors else 'none',  # none | warmup | simple | augment | simple+augment
