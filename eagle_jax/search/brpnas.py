@@ -90,8 +90,9 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
     raise ValueError(f'config.search.budget={budget}: a search needs at least 2 models to train')
   if budget > len(candidates):
     raise ValueError(f'config.search.budget={budget} exceeds the {len(candidates)} candidate models')
-  if not 0 <= search.get('prior_exploit', 0.5) <= 1:
-    raise ValueError(f'config.search.prior_exploit={search.prior_exploit} must be a share between 0 and 1')
+  prior_exploit = search.get('prior_exploit', 0.5)
+  if not 0 <= prior_exploit <= 1:
+    raise ValueError(f'config.search.prior_exploit={prior_exploit} must be a share between 0 and 1')
   if iterations < 1 or budget < 2 * iterations:
     raise ValueError(f'config.search.iterations={iterations} must be >= 1 and at most budget/2 = {budget // 2} '
                      f'(at least 2 models per iteration; config.search.budget={budget})')
@@ -117,9 +118,9 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
         if pretrained is not None:
           params = pretrained
         scores = proxy_scores if proxy_scores is not None else models.ranking_score(scorer.terms(apply, params))
-        exploit = round(search.get('prior_exploit', 0.5) * count)
+        exploit = round(prior_exploit * count)
       else:
-        scores, exploit = models.ranking_score(scorer.terms(apply, params)), -1
+        scores, exploit = models.ranking_score(scorer.terms(apply, params)), None
       new = selector.next(scores, trained, count, iteration, exploit)
     trained += new
     values += evaluate(candidates[new]).tolist()

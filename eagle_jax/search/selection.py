@@ -37,11 +37,11 @@ class Selector:
   def initial(self, count: int) -> list:
     return pick_random(self.rng, np.arange(len(self.active)), count, set())
 
-  def next(self, scores: np.ndarray, trained: list, count: int, iteration: int, exploit: int = -1) -> list:
+  def next(self, scores: np.ndarray, trained: list, count: int, iteration: int, exploit=None) -> list:
     """`count` new candidate rows for iteration `iteration` (>= 1, or 0 after a zero-cost warm-up); the sampling
     modes take the `exploit` best by score (default half) and sample the rest."""
     taken = set(trained)
-    exploit = count // 2 if exploit < 0 else min(exploit, count)
+    exploit = count // 2 if exploit is None else min(exploit, count)
     if self.mode == 'random':
       return pick_random(self.rng, np.arange(len(scores)), count, taken)
     if self.mode in ('halving', 'sample_best'):
