@@ -6,7 +6,7 @@ Writes experiments/<out>.{json,md,png}.
 For every method and budget B: the rank (among all candidates, by the searched values) of the best of the first B
 models trained (median over seeds), the share of seeds with a top-0.1% model among them, and the reported value
 of the model the searched values select (median). BRP-NAS variants run at the config's budget (columns up to it)
-and, for --long_variants, again at budget 200 with 10 iterations (the 200 column).
+and, for --long_variants, again at budget 200 with 10 iterations (the 200 column); --budgets=200 runs only that.
 
 python experiments/nas_replay.py --datasets=nb201/cifar10-valid --out=nas_replay_cifar10
 python experiments/nas_replay.py --config=brp_nasbench101 --datasets=nb101/naslib-cifar10 --budgets=10,20,30 \
@@ -70,7 +70,8 @@ def _brp_traces(name: str, dataset, searched, seed: int) -> dict:
   """{method: (trace, budget it trained)} of the BRP-NAS variants."""
   out = {}
   for variant in _VARIANTS.value:
-    budgets = [0] + ([_LONG_BUDGET] if variant in _LONG.value and _LONG_BUDGET in _budgets() else [])
+    short = min(_budgets()) <= _config(name, variant).search.budget  # else only the long run is asked for
+    budgets = [0] * short + ([_LONG_BUDGET] if variant in _LONG.value and _LONG_BUDGET in _budgets() else [])
     for budget in budgets:
       config = _config(name, variant, budget)
       config.seed = seed

@@ -3,25 +3,29 @@ experiments/README.md, on the bundled cpu/epyc-litert-fp32-1thread-nbasr (and it
 
 1. how much of the FLOPs power law's residual is reproducible (its correlation between two measurements);
 2. ridge fits of log latency on log MACs, with and without the one-hot features (split seeds 0-3);
-3. a GCN trained on the residual of the FLOPs fit (NB-ASR latency recipe), added back to it (split seed 0).
+3. a GCN trained on the residual of the FLOPs fit (NB-ASR latency recipe), added back to it (split seed 0);
+4. with --two_thread_runs=A,B (two measure workdirs of the same networks at --config.runner.threads=2, not
+   bundled): the 2-thread speed-up, the FLOPs fit's residual and how much of it the second run reproduces.
 
-python experiments/nasbench_asr_latency_checks.py
+python experiments/nasbench_asr_latency_checks.py [--two_thread_runs=runs/asr_2thread,runs/asr_2thread_again]
 """
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from absl import app
+from absl import app, flags
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/
 
 from configs.predictors import lat_gcn_nasbench_asr  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax import data  # pylint: disable=wrong-import-position
+from eagle_jax.data import tools  # pylint: disable=wrong-import-position
 from eagle_jax.predictors import experiment, inference, splitting  # pylint: disable=wrong-import-position
 
 LATENCY = 'cpu/epyc-litert-fp32-1thread-nbasr'
+_TWO_THREAD = flags.DEFINE_list('two_thread_runs', [], 'Two measure workdirs of the same networks at 2 threads.')
 
 
 def _scores(predicted, measured) -> tuple:
@@ -66,6 +70,26 @@ def main(argv):
   test = dataset.values[splits.test]
   print(f'split 0: FLOPs fit {_scores(np.exp(base[splits.test]), test)}, FLOPs fit x residual GCN '
         f'{_scores(np.exp(base[splits.test]) * ratio, test)}')
+  if _TWO_THREAD.value:
+    _two_threads(dataset, *_TWO_THREAD.value)
+
+
+def _two_threads(one_thread, first: str, second: str) -> None:
+  """The 2-thread runs against each other, the FLOPs fit and the 1-thread data, on the networks both timed."""
+  space = one_thread.space
+  runs = [tools.stats(tools.combine(tools.shard_paths(Path(w) / 'results'), space.name))[0] for w in (first, second)]
+  keys = [k for k in runs[0] if k in runs[1]]
+  a, b = (np.array([run[k] for k in keys]) for run in runs)
+  log_macs = np.log(space.flops(space.as_keys(keys)))
+  fit = np.polyfit(log_macs, np.log(a), 1)
+  residual_a, residual_b = (np.log(t) - np.polyval(fit, log_macs) for t in (a, b))
+  speed_up = one_thread.values[one_thread.rows_of(space.as_keys(keys))] / a
+  print(f'2 threads, {len(keys)} networks: median {1000 * np.median(a):.1f} ms, speed-up over 1 thread '
+        f'{speed_up.min():.2f}-{speed_up.max():.2f} (median {np.median(speed_up):.2f}); the two runs differ by '
+        f'{100 * np.median(np.abs(b / a - 1)):.1f}% (median), Spearman {stats.spearmanr(a, b)[0]:.3f}; FLOPs-fit '
+        f'residual median |r| {100 * np.median(np.abs(residual_a)):.1f}%, its correlation between the runs '
+        f'{np.corrcoef(residual_a, residual_b)[0, 1]:.2f}; Spearman FLOPs vs latency '
+        f'{stats.spearmanr(log_macs, a)[0]:.3f}')
 
 
 if __name__ == '__main__':

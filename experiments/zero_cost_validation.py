@@ -3,6 +3,10 @@ per proxy between ours and NASLib's on the same cells, and of each against accur
 experiments/<out>.{json,md,png}.
 
 python experiments/zero_cost_validation.py [--nb101_workdir=runs/zc_nb101]
+NB101: the module hashes of NASLib's cells (292 distinct), then their proxies in that workdir:
+python experiments/zero_cost_validation.py --write_nb101_cells=runs/naslib_nb101_hashes.txt
+python -m eagle_jax.proxies --config=configs/proxies/nasbench101.py \
+    --config.arch_list=runs/naslib_nb101_hashes.txt --workdir=runs/zc_nb101
 """
 import csv
 import json
@@ -23,6 +27,8 @@ _SHARED = flags.DEFINE_string('shared_data', str(Path(__file__).resolve().parent
 _NB201 = flags.DEFINE_list('nb201', ['cifar10=zc/nb201', 'cifar100=zc/nb201'],
                            'NASLib dataset=our proxies (bundled name or proxies.csv) pairs.')
 _NB101 = flags.DEFINE_string('nb101_workdir', '', 'A proxies workdir over NASLib\'s NB101 cells (optional).')
+_WRITE_CELLS = flags.DEFINE_string('write_nb101_cells', '', "Write the module hashes of NASLib's NB101 cells here "
+                                    '(the proxies binary\'s config.arch_list), then stop.')
 _OUT = flags.DEFINE_string('out', 'zero_cost_validation', 'Name of the results in experiments/.')
 HERE = Path(__file__).resolve().parent
 ACCURACY = {'cifar10': 'nb201/cifar10-valid', 'cifar100': 'nb201/cifar100'}
@@ -71,10 +77,15 @@ def _nb201(shared: Path) -> dict:
   return results
 
 
+def _naslib_nb101_file(shared: Path) -> Path:
+  return shared / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
+
+
 def _nb101(shared: Path) -> dict:
-  raw = shared / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
+  raw = _naslib_nb101_file(shared)
   workdir = Path(_NB101.value)
-  theirs = {p: dataset_lib.load_dataset(raw, p, space='nasbench101').as_dict() for p in scores.PROXIES}
+  fields = next(iter(json.loads(raw.read_text())['nasbench101']['cifar10'].values()))  # NASLib has no nwot here
+  theirs = {p: dataset_lib.load_dataset(raw, p, space='nasbench101').as_dict() for p in scores.PROXIES if p in fields}
   accuracy = dataset_lib.load_dataset(raw, 'val_accuracy', space='nasbench101').as_dict()
   ours = {p: dataset_lib.load_dataset(workdir / f'{p}.pickle', space='nasbench101').as_dict()
           for p in scores.PROXIES if (workdir / f'{p}.pickle').exists()}
@@ -85,6 +96,10 @@ def _nb101(shared: Path) -> dict:
 def main(argv):
   del argv
   shared = Path(_SHARED.value)
+  if _WRITE_CELLS.value:
+    cells = dataset_lib.load_dataset(_naslib_nb101_file(shared), 'val_accuracy', space='nasbench101')
+    files.atomic_write_text(Path(_WRITE_CELLS.value), '\n'.join(cells.space.to_str(k) for k in cells.keys) + '\n')
+    return
   results = _nb201(shared)
   if _NB101.value:
     results.update(_nb101(shared))

@@ -164,8 +164,8 @@ def test_proxies_binary_outputs_and_resumes_after_a_kill(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_proxies_of_another_space_use_its_keras_builder(tmp_path):
-  config = __import__('configs.proxies.nasbench201', fromlist=['get_config']).get_config()
-  config.update(space='nasbench101', archs='random', num_archs=2, batch_size=4)
+  config = __import__('configs.proxies.nasbench101', fromlist=['get_config']).get_config()
+  config.update(archs='random', num_archs=2, batch_size=4)
   config.model = dict(input_size=(1, 32, 32, 3), stem_channels=8, num_stacks=1, modules_per_stack=1,
                       num_classes=10, seed=0)
   config.costs = dict(stem_channels=8, num_stacks=1, modules_per_stack=1)
