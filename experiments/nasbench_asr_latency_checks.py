@@ -43,9 +43,10 @@ def main(argv):
   dataset, repeat = data.load_dataset(LATENCY), data.load_dataset(f'{LATENCY}-repeat')
   space = dataset.space
   log_macs, log_latency = np.log(space.flops(dataset.keys)), np.log(dataset.values)
-  residual = log_latency - np.polyval(np.polyfit(log_macs, log_latency, 1), log_macs)
+  fit = np.polyfit(log_macs, log_latency, 1)
+  residual = log_latency - np.polyval(fit, log_macs)
   rows = dataset.rows_of(repeat.keys)
-  again = np.log(repeat.values) - np.polyval(np.polyfit(log_macs, log_latency, 1), log_macs[rows])
+  again = np.log(repeat.values) - np.polyval(fit, log_macs[rows])
   print(f'FLOPs-fit residual: median |r| {100 * np.median(np.abs(residual)):.2f}%; correlation between the two '
         f'measurements {np.corrcoef(residual[rows], again)[0, 1]:.2f}')
   one_hot = space.linear_features(dataset.keys).astype(float)
@@ -78,12 +79,13 @@ def _two_threads(one_thread, first: str, second: str) -> None:
   """The 2-thread runs against each other, the FLOPs fit and the 1-thread data, on the networks both timed."""
   space = one_thread.space
   runs = [tools.stats(tools.combine(tools.shard_paths(Path(w) / 'results'), space.name))[0] for w in (first, second)]
-  keys = [k for k in runs[0] if k in runs[1]]
-  a, b = (np.array([run[k] for k in keys]) for run in runs)
-  log_macs = np.log(space.flops(space.as_keys(keys)))
+  common = [k for k in runs[0] if k in runs[1]]
+  a, b = (np.array([run[k] for k in common]) for run in runs)
+  keys = space.as_keys(common)
+  log_macs = np.log(space.flops(keys))
   fit = np.polyfit(log_macs, np.log(a), 1)
   residual_a, residual_b = (np.log(t) - np.polyval(fit, log_macs) for t in (a, b))
-  speed_up = one_thread.values[one_thread.rows_of(space.as_keys(keys))] / a
+  speed_up = one_thread.values[one_thread.rows_of(keys)] / a
   print(f'2 threads, {len(keys)} networks: median {1000 * np.median(a):.1f} ms, speed-up over 1 thread '
         f'{speed_up.min():.2f}-{speed_up.max():.2f} (median {np.median(speed_up):.2f}); the two runs differ by '
         f'{100 * np.median(np.abs(b / a - 1)):.1f}% (median), Spearman {stats.spearmanr(a, b)[0]:.3f}; FLOPs-fit '
