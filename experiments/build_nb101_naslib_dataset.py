@@ -10,7 +10,7 @@ from pathlib import Path
 from absl import app
 
 from eagle_jax.data import bundled_data
-from eagle_jax.spaces import nasbench101_files
+from eagle_jax.spaces.nasbench101 import files as nasbench101_files
 
 SOURCE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
 

@@ -89,12 +89,12 @@ def _baseline_traces(name: str, dataset, searched, seed: int) -> dict:
   keys, space = dataset.keys, dataset.space
   max_budget = max(_budgets())
   out = {'random search': (replay.random_trace(len(keys), seed), max_budget),
-         'regularised evolution': (replay.regularized_evolution(keys, searched, _EVOLUTION_STEPS, seed,
-                                                                space=space.name), max_budget),
+         'regularised evolution': (replay.regularized_evolution(space, keys, searched, _EVOLUTION_STEPS,
+                                                                seed), max_budget),
          'FLOPs order': (replay.score_trace(space.flops(keys), seed), max_budget)}
   for budget in _budgets():  # ridge at each budget, 20 models an iteration as BRP-NAS
-    out[f'iterative ridge at {budget}'] = (replay.ridge_search(keys, searched, budget, max(1, budget // 20), seed,
-                                                               space=space.name), budget)
+    out[f'iterative ridge at {budget}'] = (replay.ridge_search(space, keys, searched, budget,
+                                                               max(1, budget // 20), seed), budget)
   if _PROXIES.value:
     config = _config(name, 'default')
     zc = defaults.bundled_proxies(config)

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_DARTS_JSON as NASLIB_JSON
 from eagle_jax import data, spaces
 from eagle_jax.predictors import inference
 from eagle_jax.search import asktell, job
 
 ROOT = Path(__file__).resolve().parents[1]
-NASLIB_JSON = SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
 SPACE = spaces.get('darts')
 
 

@@ -1,4 +1,5 @@
 """The DARTS space: genotype text, Eagle's and the fast sampler, Eagle's encoding, the network's costs, files."""
+import concurrent.futures
 import pickle
 import random
 import sys
@@ -7,16 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_DARTS_JSON as NASLIB_JSON
 from eagle_jax import data, spaces
 from eagle_jax.data import tools
 from eagle_jax.measure import driver
 from eagle_jax.spaces import darts
-from eagle_jax.spaces import darts_files
+from eagle_jax.spaces.darts import files as darts_files
 
 SPACE = spaces.get('darts')
 ROOT = Path(__file__).resolve().parents[1]
-NASLIB_JSON = SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
 # DARTS's published DARTS_V2 cell (quark0/darts genotypes.py): 3,349,342 parameters at 36 channels, 20 cells.
 DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
             "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
@@ -51,23 +51,67 @@ def test_genotype_text_round_trips_and_bad_genotypes_are_named():
     SPACE.as_keys(bad)
 
 
-def test_eagle_sampler_draws_in_eagles_order():
-  keys = SPACE.sample(1000, 0, mode='eagle')
-  rng = random.Random(0)
-  for key in keys[:20].tolist():  # replayed draw by draw
-    for cell in range(2):
-      ops = [darts.OPS.index(rng.choice(darts.OPS)) for _ in range(8)]
-      inputs = [i for node in range(2, 6) for i in rng.sample(range(node), 2)]
-      assert key[16 * cell:16 * cell + 16] == [v for pair in zip(ops, inputs) for v in pair]
-  assert len(set(SPACE.hashable(keys))) == 1000
-  np.testing.assert_array_equal(keys, SPACE.sample(1000, 0, mode='eagle'))
-  inputs = keys[:, 1::2].reshape(-1, 2, 4, 2)
-  assert (inputs[..., 0] != inputs[..., 1]).all() and (inputs < np.arange(2, 6)[None, None, :, None]).all()
-  assert set(keys[:, 0::2].ravel().tolist()) == set(range(7))
-  # a genotype drawn before is skipped: excluding the first gives the sequence from the second on
-  np.testing.assert_array_equal(darts.sample_eagle(5, 0, exclude=keys[:1]), keys[1:6])
-  # streamed in chunks of any size, the same sequence
-  np.testing.assert_array_equal(np.concatenate(list(darts.sample_chunks(1000, 0, chunk=64, mode='eagle'))), keys)
+EAGLE_OPS = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3',
+             'dil_conv_5x5']
+
+
+def eagle_get_random_models(seed: int, n: int, keep=lambda index: True) -> dict:
+  """Eagle's DARTS sampling replayed call by call with Python's `random` (reference 2.3): one `random.choices`
+  for a cell's 8 ops, `random.sample(possible, k=2)` per node with `possible` growing, normal then reduce, whole
+  genotypes met before skipped. {index: genotype as ((op, input) x 8, (op, input) x 8)} for the kept indices."""
+  random.seed(seed)
+  code = {op: i for i, op in enumerate(EAGLE_OPS)}
+  seen, kept = set(), {}  # seen: each genotype as 32 bytes, so that 10M of them fit in memory
+  while len(seen) < n:
+    cells = []
+    for _ in range(2):
+      ops = random.choices(EAGLE_OPS, k=8)
+      possible, inputs = [0, 1], []
+      for node in range(2, 6):
+        inputs.extend(random.sample(possible, k=2))
+        possible.append(node)
+      cells.append(tuple(zip(ops, inputs)))
+    packed = bytes(v for cell in cells for op, source in cell for v in (code[op], source))
+    if packed in seen:
+      continue
+    if keep(len(seen)):
+      kept[len(seen)] = tuple(cells)
+    seen.add(packed)
+  return kept
+
+
+def as_genotypes(keys) -> list:
+  return [(tuple(g.normal), tuple(g.reduce)) for g in map(darts.to_genotype, keys.tolist())]
+
+
+@pytest.mark.parametrize('seed', [0, 123, 888])
+def test_eagle_sampler_reproduces_eagles_sequence(seed):
+  keys = SPACE.sample(1000, seed, mode='eagle')
+  expected = eagle_get_random_models(seed, 1000)
+  assert as_genotypes(keys) == [expected[i] for i in range(1000)]
+  # streamed in chunks of any size, the same sequence; a genotype drawn before is skipped
+  np.testing.assert_array_equal(np.concatenate(list(darts.sample_chunks(1000, seed, chunk=64, mode='eagle'))), keys)
+  np.testing.assert_array_equal(darts.sample_eagle(5, seed, exclude=keys[:1]), keys[1:6])
+
+
+def _eagle_ends(n: int) -> dict:
+  return eagle_get_random_models(0, n, keep=lambda index: index < 1000 or index >= n - 1000)
+
+
+@pytest.mark.slow
+def test_eagle_sampler_10m_stream_first_and_last_thousand():
+  n = 10_000_000
+  with concurrent.futures.ProcessPoolExecutor(1) as pool:  # the replay runs on the other core
+    replay = pool.submit(_eagle_ends, n)
+    first, last, made = None, None, 0
+    for chunk in darts.sample_chunks(n, 0, mode='eagle'):
+      first = chunk[:1000] if first is None else first
+      last = chunk[-1000:] if last is None else np.concatenate([last, chunk])[-1000:]
+      made += len(chunk)
+    expected = replay.result()
+  assert made == n
+  assert as_genotypes(first) == [expected[i] for i in range(1000)]
+  assert as_genotypes(last) == [expected[i] for i in range(n - 1000, n)]
 
 
 def test_fast_sampler_is_seeded_distinct_and_streamed():
@@ -146,14 +190,14 @@ def test_naslib_and_eagle_files(tmp_path):
 @pytest.mark.slow
 def test_keras_network_matches_the_analytic_parameter_count():
   pytest.importorskip('tensorflow')
-  from eagle_jax.measure import keras_darts  # pylint: disable=g-import-not-at-top
+  from eagle_jax.spaces.darts import network as darts_network  # pylint: disable=g-import-not-at-top
   # DARTS_V2 with a strided dilated conv in the reduction cell (built as a subsample + undilated conv)
   text = DARTS_V2.replace("('max_pool_3x3', 3)", "('dil_conv_5x5', 0)")
-  model = keras_darts.build(text, init_channels=36, layers=20)
-  assert keras_darts.trainable_params(model) == SPACE.params([SPACE.key(text)], init_channels=36, layers=20)[0]
+  model = darts_network.build(text, init_channels=36, layers=20)
+  assert darts_network.trainable_params(model) == SPACE.params([SPACE.key(text)], init_channels=36, layers=20)[0]
   for key in SPACE.sample(3, 0):
-    model = keras_darts.build(tuple(key))
-    assert keras_darts.trainable_params(model) == SPACE.params([key])[0] and model.output_shape == (1, 10)
+    model = darts_network.build(tuple(key))
+    assert darts_network.trainable_params(model) == SPACE.params([key])[0] and model.output_shape == (1, 10)
 
 
 @pytest.mark.slow

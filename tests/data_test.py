@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import LATBENCH_DEVICES, read_csv
+from conftest import HELP_HEAD_CSV, LATBENCH_DEVICES, NASLIB_DARTS_JSON, read_csv
 from eagle_jax import data, files
-from eagle_jax.data import formats, tools
+from eagle_jax.data import fetch, formats, tools
 from eagle_jax.spaces import nasbench201 as nb
 
 
@@ -100,11 +100,9 @@ def test_csv_errors_name_the_problem(tmp_path):
   path.write_text('name,value\nx,1\n')
   with pytest.raises(ValueError, match='needs an arch_str column'):
     data.load_measurements(path)
-  shared = data.load_measurements(
-      str(__import__('conftest').SHARED_DATA / 'help-nb201-latency' / 'help_latency_nb201.csv'), column='pixel3_ms')
-  assert len(shared) == 15625
+  assert len(data.load_measurements(HELP_HEAD_CSV, column='pixel3_ms')) == 200
   with pytest.raises(ValueError, match='cannot tell which column'):
-    data.load_measurements(str(__import__('conftest').SHARED_DATA / 'help-nb201-latency' / 'help_latency_nb201.csv'))
+    data.load_measurements(HELP_HEAD_CSV)
 
 
 def test_unknown_source_is_named():
@@ -170,14 +168,14 @@ def test_combine_stats_normalize_tools(tmp_path):
   shards = tmp_path / 'results'
   _write_shards(shards)
   assert [p.name for p in tools.shard_paths(shards)] == ['results0.pickle', 'results2.pickle', 'results10.pickle']
-  combined = tools.combine(tools.shard_paths(shards))
+  combined = tools.combine(tools.shard_paths(shards), 'nasbench201')
   assert [k for k, _ in combined] == [(1,) * 6, (0,) * 6, (2, 1, 4, 0, 3, 1), (3,) * 6, (2,) * 6]
   reduced, counts = tools.stats(combined)
   assert counts == {'all': 5, 'invalid': 1, 'failed': 1, 'valid': 3}
   assert reduced == pytest.approx({(1,) * 6: 0.002, (2, 1, 4, 0, 3, 1): 0.0055, (3,) * 6: 0.0115})
   formats.write_pickle([((1, 1, 1, 1, 1, 1), [[0.003] * 10])], shards / 'results3.pickle')
   with pytest.raises(ValueError, match='conflicts'):
-    tools.combine(tools.shard_paths(shards))
+    tools.combine(tools.shard_paths(shards), 'nasbench201')
   normalized, constants = tools.normalize(reduced)
   assert constants == {'min': pytest.approx(0.002), 'max': pytest.approx(0.0115)}
   assert min(normalized.values()) == 0.0 and max(normalized.values()) == 1.0
@@ -225,3 +223,44 @@ def test_bundled_cpu_datasets_have_a_card_and_follow_flops(space, at_least):
     for field in ('cpu', 'tensorflow', 'ai_edge_litert', 'settings', 'date'):
       assert card[field]
     assert stats.kendalltau(dataset.values, dataset.space.flops(dataset.keys)).statistic > 0.7
+
+
+def test_fetch_downloads_checks_and_keeps_from_a_file_mirror(tmp_path):
+  entries = fetch.sources()['naslib-zc-darts']['files'] + fetch.sources()['naslib-zc-subsets']['files']
+  assert all(e['url'].startswith('https://') and len(e['sha256']) == 64 for e in entries)
+  mirror = tmp_path / 'mirror'
+  (mirror / 'naslib-zc-darts' / 'raw').mkdir(parents=True)
+  (mirror / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json').write_bytes(NASLIB_DARTS_JSON.read_bytes())
+  report = fetch.fetch('naslib-zc-darts', tmp_path / 'data', mirror=mirror.as_uri(), progress=False)
+  fetched = tmp_path / 'data' / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
+  assert report == {'fetched': ['naslib-zc-darts/raw/zc_nasbench301.json'], 'kept': []}
+  assert fetched.read_bytes() == NASLIB_DARTS_JSON.read_bytes()
+  # a second fetch keeps what is there; a corrupted mirror file is refused and nothing is written
+  assert fetch.fetch('naslib-zc-darts', tmp_path / 'data', mirror=mirror.as_uri(), progress=False)['kept']
+  (mirror / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json').write_bytes(b'{}')
+  with pytest.raises(ValueError, match='zc_nasbench301.json: SHA-256 .* does not match the registered'):
+    fetch.fetch('naslib-zc-darts', tmp_path / 'other', mirror=mirror.as_uri(), progress=False)
+  assert not any(p.is_file() for p in (tmp_path / 'other').rglob('*'))
+  # a file in place with another digest is never overwritten
+  fetched.write_bytes(b'mine')
+  with pytest.raises(ValueError, match='exists with SHA-256 .* move it away'):
+    fetch.fetch('naslib-zc-darts', tmp_path / 'data', mirror=mirror.as_uri(), progress=False)
+  assert fetched.read_bytes() == b'mine'
+  with pytest.raises(OSError, match='cannot download file://'):
+    fetch.fetch('naslib-zc-subsets', tmp_path / 'data', mirror=mirror.as_uri(), progress=False)
+  with pytest.raises(ValueError, match="unknown dataset 'nope' to fetch; known: latbench"):
+    fetch.fetch('nope', tmp_path)
+
+
+def test_fetch_binary_names_its_output(tmp_path):
+  mirror = tmp_path / 'mirror' / 'naslib-zc-darts' / 'raw'
+  mirror.mkdir(parents=True)
+  (mirror / 'zc_nasbench301.json').write_bytes(NASLIB_DARTS_JSON.read_bytes())
+  result = subprocess.run([sys.executable, '-m', 'eagle_jax.data', 'fetch', 'naslib-zc-darts',
+                           f'--output={tmp_path / "data"}', f'--mirror={(tmp_path / "mirror").as_uri()}'],
+                          capture_output=True, text=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert json.loads(result.stdout)['fetched'] == ['naslib-zc-darts/raw/zc_nasbench301.json']
+  result = subprocess.run([sys.executable, '-m', 'eagle_jax.data', 'fetch', 'naslib-zc-darts'],
+                          capture_output=True, text=True)
+  assert result.returncode != 0 and 'fetch needs --output' in result.stderr

@@ -13,7 +13,8 @@ import pytest
 tf = pytest.importorskip('tensorflow')
 
 from eagle_jax.data import tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, driver, keras_model, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = runners.TimingSettings(runs=3, avg_between=3, interval=0.0, warmup=1)
@@ -34,7 +35,7 @@ def running_server(port: int = 0, token=None, limits: server.Limits = server.Lim
 
 @pytest.fixture(scope='module')
 def tiny_model():
-  return convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1), channels=4, cells_count=1))
+  return convert.to_tflite(nb201_network.build((1, 1, 1, 1, 1, 1), channels=4, cells_count=1))
 
 
 def _raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:
@@ -160,12 +161,12 @@ def _farm_config(ports, farm: bool, num_archs: int = 5):
 def test_a_device_farm_shares_one_plan_and_per_device_results_stay_apart(tmp_path):
   with running_server() as port_a, running_server() as port_b:
     summary = driver.measure(_farm_config([port_a, port_b], farm=True), tmp_path / 'farm', progress=False)
-    entries = tools.combine(tools.shard_paths(tmp_path / 'farm' / 'results'))
+    entries = tools.combine(tools.shard_paths(tmp_path / 'farm' / 'results'), 'nasbench201')
     assert summary['measured'] == 5 and len(entries) == 5 == len({k for k, _ in entries})
     summary = driver.measure(_farm_config([port_a, port_b], farm=False), tmp_path / 'each', progress=False)
     assert summary['measured'] == 10 and summary['results'] == [f'results/127.0.0.1_{port_a}',
                                                                 f'results/127.0.0.1_{port_b}']
-    per_device = [dict(tools.combine(tools.shard_paths(tmp_path / 'each' / folder))) for folder in summary['results']]
+    per_device = [dict(tools.combine(tools.shard_paths(tmp_path / 'each' / folder), 'nasbench201')) for folder in summary['results']]
     assert per_device[0].keys() == per_device[1].keys() and len(per_device[0]) == 5
     again = driver.measure(_farm_config([port_a, port_b], farm=False), tmp_path / 'each', progress=False)
     assert again['already_done'] == 5 and again.get('measured', 0) == 0

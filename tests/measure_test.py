@@ -16,7 +16,8 @@ tf = pytest.importorskip('tensorflow')
 
 from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.data import formats, tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, driver, keras_model, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,22 +30,22 @@ def test_keras_params_equal_analytic_counts():
   vecs = nb.arch_vectors()[nb.is_valid(nb.arch_vectors())]
   for vec in vecs[rng.choice(len(vecs), 6, replace=False)]:
     for prune in (True, False):
-      model = keras_model.build(vec, prune=prune)
-      assert keras_model.trainable_params(model) == nb.params([vec], prune=prune)[0], (vec, prune)
+      model = nb201_network.build(vec, prune=prune)
+      assert nb201_network.trainable_params(model) == nb.params([vec], prune=prune)[0], (vec, prune)
 
 
 def test_invalid_cell_and_unknown_op_are_refused():
-  with pytest.raises(keras_model.InvalidArchError, match='output unreachable'):
-    keras_model.build((0, 3, 0, 0, 2, 0))
+  with pytest.raises(nb201_network.InvalidArchError, match='output unreachable'):
+    nb201_network.build((0, 3, 0, 0, 2, 0))
   with pytest.raises(ValueError, match='op id 5'):
-    keras_model.build((5, 0, 0, 0, 0, 0))
+    nb201_network.build((5, 0, 0, 0, 0, 0))
   with pytest.raises(ValueError, match='conversion mode must be one of'):
-    convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1)), 'int4')
+    convert.to_tflite(nb201_network.build((1, 1, 1, 1, 1, 1)), 'int4')
 
 
 @pytest.mark.slow
 def test_fp32_tflite_matches_keras_and_quantised_modes_run():
-  model = keras_model.build((2, 1, 4, 0, 3, 1))
+  model = nb201_network.build((2, 1, 4, 0, 3, 1))
   x = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
   expected = model(x, training=False).numpy()
   interpreter = server.make_interpreter(convert.to_tflite(model, 'fp32'))
@@ -61,16 +62,6 @@ def test_fp32_tflite_matches_keras_and_quantised_modes_run():
   assert sizes['fp16'] < sizes['fp32'] and sizes['dynamic_int8'] < sizes['fp16']
 
 
-@pytest.mark.slow
-def test_all_conv3x3_is_slower_than_all_skip():
-  settings = runners.TimingSettings(runs=10, avg_between=10, interval=0.0, warmup=5)
-  latency = {}
-  for vec in [(3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1)]:
-    timings = runners.LocalRunner(settings).run(convert.to_tflite(keras_model.build(vec)))
-    latency[vec] = tools.two_level_iqr_mean(timings)
-  assert latency[(3, 3, 3, 3, 3, 3)] > 2 * latency[(1, 1, 1, 1, 1, 1)]
-
-
 @pytest.fixture
 def loopback_server():
   httpd = server.serve('127.0.0.1', 0)
@@ -84,7 +75,7 @@ def loopback_server():
 def test_remote_round_trip_on_loopback(loopback_server):
   runner = runners.RemoteRunner(FAST, '127.0.0.1', loopback_server, timeout=30)
   assert runner.ping()['interpreter'] in ('ai_edge_litert', 'tflite_runtime')
-  timings = runner.run(convert.to_tflite(keras_model.build((1, 1, 1, 1, 1, 1))))
+  timings = runner.run(convert.to_tflite(nb201_network.build((1, 1, 1, 1, 1, 1))))
   assert len(timings) == 5 and all(len(run) == 5 and min(run) > 0 for run in timings)
   with pytest.raises(RuntimeError, match=r'refused the request \(400\): .*Flatbuffer'):
     runner.run(b'not a tflite model')
@@ -127,7 +118,7 @@ def _alive(pid: int) -> bool:
 
 
 def _entries(workdir):
-  return tools.combine(tools.shard_paths(workdir / 'results'))
+  return tools.combine(tools.shard_paths(workdir / 'results'), 'nasbench201')
 
 
 @pytest.mark.slow
@@ -157,7 +148,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   keys = [k for k, _ in after]
   assert len(keys) == 8 == len(set(keys))
   assert after[:len(before)] == before  # nothing already measured was lost or re-measured
-  assert all(len(s) <= 3 for s in (tools.read_shard(p) for p in tools.shard_paths(workdir / 'results')))
+  assert all(len(s) <= 3 for s in (tools.read_shard(p, 'nasbench201') for p in tools.shard_paths(workdir / 'results')))
   latency = tmp_path / 'latency.pickle'
   stats = subprocess.run([sys.executable, '-m', 'eagle_jax.data', 'stats', f'--input={workdir / "results"}',
                           f'--output={latency}'], cwd=ROOT, capture_output=True, text=True)
@@ -205,7 +196,7 @@ def test_corrupted_shard_is_a_clear_error(tmp_path):
   formats.write_pickle([((1, 1, 1, 1, 1, 1), [[0.1]])], tmp_path / 'results' / 'results0.pickle')
   (tmp_path / 'results' / 'results1.pickle').write_bytes(b'\x80\x04garbage')
   with pytest.raises(ValueError, match='results1.pickle: not a readable pickle'):
-    tools.combine(tools.shard_paths(tmp_path / 'results'))
+    tools.combine(tools.shard_paths(tmp_path / 'results'), 'nasbench201')
 
 
 def _count_forever(counter):

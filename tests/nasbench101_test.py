@@ -10,17 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_NB101_JSON as NASLIB_JSON
 from eagle_jax import data, spaces
 from eagle_jax.data import formats, tools
 from eagle_jax.measure import driver
 from eagle_jax.predictors import baselines, experiment, inference
 from eagle_jax.search import job, logs, replay
 from eagle_jax.spaces import nasbench101 as nb101
-from eagle_jax.spaces import nasbench101_files
+from eagle_jax.spaces.nasbench101 import files as nasbench101_files
 
 ROOT = Path(__file__).resolve().parents[1]
-NASLIB_JSON = SHARED_DATA / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
 # NAS-Bench-101's published module 00005c142e6f48ac74fdcf73e3439874 (8,555,530 trainable parameters).
 KNOWN_HASH = '00005c142e6f48ac74fdcf73e3439874'
 KNOWN_ROWS = ('0100110', '0010000', '0001001', '0000010', '0000010', '0000001', '0000000')
@@ -89,10 +88,10 @@ def test_enumeration_count_checksum_first_specs_and_cache(tmp_path, monkeypatch)
   assert len(arrays['hashes']) == nb101.NUM_CELLS == 423_624
   assert nb101.hashes_sha256(arrays['hashes']) == nb101.SPACE_SHA256
   row = int(np.searchsorted(arrays['hashes'], KNOWN_HASH))
-  matrix, ops = nb101._unpad(arrays['padded'][row], arrays['codes'][row])  # pylint: disable=protected-access
+  matrix, ops = nb101.archs._unpad(arrays['padded'][row], arrays['codes'][row])  # pylint: disable=protected-access
   np.testing.assert_array_equal(matrix, _matrix(KNOWN_ROWS))  # the spec NAS-Bench-101 stores for it
   assert ops == KNOWN_OPS
-  cached = nb101._read_cache(tmp_path / 'nasbench101_space.npz')  # pylint: disable=protected-access
+  cached = nb101.archs._read_cache(tmp_path / 'nasbench101_space.npz')  # pylint: disable=protected-access
   assert all(np.array_equal(cached[k], arrays[k]) for k in arrays)
 
 
@@ -100,9 +99,9 @@ def test_broken_cache_is_not_used(tmp_path, monkeypatch):
   monkeypatch.setenv('EAGLE_JAX_CACHE', str(tmp_path))
   path = nb101.cache_dir() / 'nasbench101_space.npz'
   np.savez(path, hashes=np.array([KNOWN_HASH]), padded=np.zeros((1, 7, 7), np.int8), codes=np.zeros((1, 7), np.int8))
-  assert nb101._read_cache(path) is None  # pylint: disable=protected-access
+  assert nb101.archs._read_cache(path) is None  # pylint: disable=protected-access
   path.write_bytes(b'garbage')
-  assert nb101._read_cache(path) is None  # pylint: disable=protected-access
+  assert nb101.archs._read_cache(path) is None  # pylint: disable=protected-access
 
 
 def test_encoding_golden_rows():
@@ -226,11 +225,11 @@ def test_tfrecord_reader_on_the_released_layout(tmp_path):
 @pytest.mark.slow
 def test_keras_network_matches_the_analytic_parameter_count():
   pytest.importorskip('tensorflow')
-  from eagle_jax.measure import keras_nasbench101  # pylint: disable=g-import-not-at-top
+  from eagle_jax.spaces.nasbench101 import network as nb101_network  # pylint: disable=g-import-not-at-top
   small = SPACE.key((_matrix(('0110', '0001', '0001', '0000')), ['input', 'conv3x3-bn-relu', 'maxpool3x3', 'output']))
   for key in (KNOWN_HASH, small):
-    model = keras_nasbench101.build(SPACE.spec(key))
-    assert keras_nasbench101.trainable_params(model) == SPACE.params([key])[0]
+    model = nb101_network.build(SPACE.spec(key))
+    assert nb101_network.trainable_params(model) == SPACE.params([key])[0]
     assert model.output_shape == (1, 10)
 
 
@@ -273,13 +272,13 @@ def test_train_and_search_run_end_to_end_on_nb101(tmp_path):
 
 def test_baselines_and_replay_go_through_the_space():
   dataset = data.load_dataset('nb101/naslib-cifar10')
-  fitted = baselines.fit_baseline('linear', dataset.keys[:200], dataset.values[:200], space='nasbench101')
+  fitted = baselines.fit_baseline('linear', dataset.space, dataset.keys[:200], dataset.values[:200])
   assert fitted.predict(dataset.keys[200:]).shape == (92,)
-  with pytest.raises(ValueError, match="'flops_unpruned' is NB201's"):
-    baselines.fit_baseline('flops_unpruned', dataset.keys, dataset.values, space='nasbench101')
-  trace = replay.regularized_evolution(dataset.keys, dataset.values, 100, seed=0, space='nasbench101')
+  with pytest.raises(ValueError, match="'flops_unpruned' needs a network with dead ops"):
+    baselines.fit_baseline('flops_unpruned', dataset.space, dataset.keys, dataset.values)
+  trace = replay.regularized_evolution(dataset.space, dataset.keys, dataset.values, 100, seed=0)
   assert len(set(trace.tolist())) == 100
-  trace = replay.ridge_search(dataset.keys, dataset.values, 40, 4, seed=0, space='nasbench101')
+  trace = replay.ridge_search(dataset.space, dataset.keys, dataset.values, 40, 4, seed=0)
   assert sorted(trace.tolist()) == list(range(292))
 
 

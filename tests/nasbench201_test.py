@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, read_csv
+from conftest import NASLIB_NB201_CSV, NATS_BENCH, read_csv
+from eagle_jax import data
 from eagle_jax.spaces import nasbench201 as nb
 
 ACC_CSV = 'nb201-acc-perseed-nats-tss/nb201_acc_perseed_200ep.csv'
@@ -32,7 +33,7 @@ def test_every_csv_row_maps_to_its_vector_and_index(relative):
 
 
 def test_order_matches_nats_meta_archs():
-  meta = pickle.load(bz2.open(SHARED_DATA / 'nats-bench-tss-fixtures' / 'raw' / 'meta.pickle.pbz2', 'rb'))
+  meta = pickle.load(bz2.open(NATS_BENCH / 'meta.pickle.pbz2', 'rb'))
   assert [nb.to_arch_str(v) for v in nb.arch_vectors()] == meta['meta_archs']
 
 
@@ -56,8 +57,8 @@ def test_out_of_range_op_ids_are_named():
 def test_validity_matches_latbench_keys(latbench_path):
   valid = nb.is_valid(nb.arch_vectors())
   assert valid.sum() == 15284 and (~valid).sum() == 341
-  rows = read_csv('eagle-latbench-nb201/eagle_latency_nb201.csv')
-  measured = np.array([row['desktop-cpu-core-i7-7820x-fp32_s'] != '' for row in rows])
+  keys = set(data.load_measurements(latbench_path('desktop-cpu-core-i7-7820x-fp32')))
+  measured = np.array([tuple(vec) in keys for vec in nb.arch_vectors().tolist()])
   np.testing.assert_array_equal(measured, valid)
 
 
@@ -96,7 +97,7 @@ def test_distinct_encodings_and_grouping():
 def test_params_match_nats_records_and_naslib():
   vecs = nb.arch_vectors()
   for index in (0, 11, 284):
-    record = pickle.load(bz2.open(SHARED_DATA / 'nats-bench-tss-fixtures' / 'raw' / f'{index:06d}.pickle.pbz2'))
+    record = pickle.load(bz2.open(NATS_BENCH / f'{index:06d}.pickle.pbz2'))
     results = record['200']['all_results']
     for (dataset, _), result in results.items():
       classes, size = {'cifar10-valid': (10, 32), 'cifar10': (10, 32), 'cifar100': (100, 32),
@@ -106,7 +107,7 @@ def test_params_match_nats_records_and_naslib():
           result['params'], abs=1e-9)
       assert nb.flops(vec, prune=False, num_classes=classes, image_size=size)[0] / 1e6 == pytest.approx(
           result['flop'], abs=1e-9)
-  for row in read_csv('naslib-zc-subsets/zc_nasbench201_subset.csv'):
+  for row in read_csv(NASLIB_NB201_CSV):
     classes = 10 if row['dataset'] == 'cifar10' else 100
     vec = vecs[int(row['nb201_index'])][None]
     assert nb.params(vec, prune=False, num_classes=classes)[0] / 1e6 == pytest.approx(float(row['params']), abs=1e-6)
@@ -147,7 +148,7 @@ def test_pruned_counts_drop_dead_ops_only():
 
 
 def test_vectorised_encoding_equals_sequential_reference():
-  from eagle_jax.spaces import nasbench201_sequential
+  from eagle_jax.spaces.nasbench201 import sequential as nasbench201_sequential
   vecs = nb.arch_vectors()
   adjacency, features = nb.encode(vecs)
   for k in range(0, nb.NUM_ARCHS, 7):  # every 7th arch keeps this test fast; the benchmark covers all

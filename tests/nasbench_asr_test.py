@@ -16,7 +16,7 @@ from eagle_jax.measure import driver
 from eagle_jax.predictors import experiment, inference
 from eagle_jax.search import job, logs
 from eagle_jax.spaces import nasbench_asr as nbasr
-from eagle_jax.spaces import nasbench_asr_files
+from eagle_jax.spaces.nasbench_asr import files as nasbench_asr_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = spaces.get('nasbench_asr')
@@ -208,7 +208,7 @@ def test_nasbench_asr_files_read_and_convert(tmp_path):
   assert data.load_measurements(eagle, space='nasbench_asr') == pytest.approx(mean)
   dataset = data.load_dataset(eagle, space='nasbench_asr')
   assert len(dataset) == 30 and dataset.space.name == 'nasbench_asr'
-  assert tools.describe(folder, space='nasbench_asr')['count'] == 30
+  assert tools.describe(folder, 'nasbench_asr')['count'] == 30
 
   bench = tmp_path / 'nb-asr-bench-jetson.pickle'
   _write_asr_pickle(bench, {'dataset_type': 'benchmarking', 'device': 'jetson', 'version': 1,
@@ -271,11 +271,11 @@ def _tiny(config):
 @pytest.mark.slow
 def test_keras_network_matches_the_analytic_parameter_count():
   pytest.importorskip('tensorflow')
-  from eagle_jax.measure import keras_nasbench_asr  # pylint: disable=g-import-not-at-top
+  from eagle_jax.spaces.nasbench_asr import network as nbasr_network  # pylint: disable=g-import-not-at-top
   for arch in (CHAIN, EMPTY, [['conv5d2', 1], ['linear', 1, 1], ['conv7d2', 0, 1, 1]]):
     key = SPACE.key(arch)
-    model = keras_nasbench_asr.build(SPACE.spec(key), input_size=(1, 40, 80))
-    assert keras_nasbench_asr.trainable_params(model) == SPACE.params([key])[0]
+    model = nbasr_network.build(SPACE.spec(key), input_size=(1, 40, 80))
+    assert nbasr_network.trainable_params(model) == SPACE.params([key])[0]
     assert model.output_shape == (1, 10, 49)
 
 

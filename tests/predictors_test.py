@@ -11,14 +11,14 @@ import ml_collections
 import numpy as np
 import pytest
 
-from conftest import LATBENCH
+from conftest import LATBENCH, external
 from eagle_jax import data
 from eagle_jax.predictors import baselines, batches, checkpoints, experiment, inference, initialization, losses
 from eagle_jax.predictors import metrics, models, normalization, schedules, splitting, training
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
-I7 = str(LATBENCH / 'desktop-cpu-core-i7-7820x-fp32.pickle')
+CPU_LATENCY = 'cpu/xeon-litert-fp32-1thread'  # bundled: NB201 latency this project measured, pruned cells
 
 
 def _config(name: str) -> ml_collections.ConfigDict:
@@ -143,7 +143,7 @@ def _tiny(head='unary', **overrides):
 
 @pytest.mark.slow
 def test_gcn_overfits_a_small_real_dataset():
-  dataset = data.load_dataset(I7).subset(np.arange(40))
+  dataset = data.load_dataset(CPU_LATENCY).subset(np.arange(40))
   model = models.Predictor(num_layers=2, num_hidden=64)
   params = initialization.fresh_params(model, 'nasbench201', 0)
   normalizer = normalization.Normalizer.fit(dataset.values, True)
@@ -163,7 +163,7 @@ def _train(tmp_path, config, name='run'):
 
 @pytest.mark.slow
 def test_binary_rank_equals_faithful_sort(tmp_path):
-  config = _tiny('naive', **{'data.measurement': I7})
+  config = _tiny('naive', **{'data.measurement': CPU_LATENCY})
   _, workdir = _train(tmp_path, config)
   predictor = inference.load(workdir)
   vecs = nb.arch_vectors()[nb.is_valid(nb.arch_vectors())]
@@ -179,7 +179,7 @@ def test_binary_rank_equals_faithful_sort(tmp_path):
 def test_train_binary_writes_every_output(tmp_path):
   workdir = tmp_path / 'bin'
   result = subprocess.run([sys.executable, '-m', 'eagle_jax.train', '--config=configs/predictors/test.py',
-                           f'--workdir={workdir}', f'--config.data.measurement={I7}', '--config.repeats=2'],
+                           f'--workdir={workdir}', f'--config.data.measurement={CPU_LATENCY}', '--config.repeats=2'],
                           cwd=ROOT, capture_output=True, text=True)
   assert result.returncode == 0, result.stderr[-3000:]
   m = json.loads((workdir / 'metrics.json').read_text())
@@ -203,7 +203,7 @@ def test_train_binary_writes_every_output(tmp_path):
 
 @pytest.mark.slow
 def test_checkpoint_restore_transfer_warmup_and_mismatch(tmp_path):
-  _, source = _train(tmp_path, _tiny(**{'data.measurement': I7}), 'source')
+  _, source = _train(tmp_path, _tiny(**{'data.measurement': CPU_LATENCY}), 'source')
   loaded, card = checkpoints.load(source / 'checkpoint')
   assert card['lower_is_better'] and card['model']['num_hidden'] == 32
   # transfer to a binary accuracy predictor: body copied, head reset, then trained with head warm-up
@@ -215,11 +215,11 @@ def test_checkpoint_restore_transfer_warmup_and_mismatch(tmp_path):
   assert transferred['last']['kernel'].shape == (64, 2)
   assert not np.allclose(transferred['encoder']['gc_0']['kernel'], 0)
   # eval-only of the loaded checkpoint reproduces the source predictions
-  evaluation = _tiny(**{'data.measurement': I7, 'training.load_from': str(source), 'training.eval_only': True})
+  evaluation = _tiny(**{'data.measurement': CPU_LATENCY, 'training.load_from': str(source), 'training.eval_only': True})
   a, _ = _train(tmp_path, evaluation, 'eval')
   b = json.loads((source / 'metrics.json').read_text())
   assert a['spearman'] == pytest.approx(b['spearman'], abs=1e-6)
-  bigger = _tiny(**{'data.measurement': I7, 'training.transfer_from': str(source), 'model.num_hidden': 48})
+  bigger = _tiny(**{'data.measurement': CPU_LATENCY, 'training.transfer_from': str(source), 'model.num_hidden': 48})
   with pytest.raises(ValueError, match=r"parameter \['encoder'\]\['gc_0'\]\['bias'\] has shape \(32,\)"):
     _train(tmp_path, bigger, 'bad')
   with pytest.raises(FileNotFoundError, match='no predictor checkpoint'):
@@ -237,7 +237,7 @@ def test_log_normalizer_round_trips_and_rejects_non_positive_targets():
 
 @pytest.mark.slow
 def test_log_target_predictor_predicts_in_target_units(tmp_path):
-  _, workdir = _train(tmp_path, _tiny(**{'data.measurement': I7, 'data.log_targets': True}))
+  _, workdir = _train(tmp_path, _tiny(**{'data.measurement': CPU_LATENCY, 'data.log_targets': True}))
   lines = (workdir / 'predictions.csv').read_text().splitlines()[1:]
   predictor = inference.load(workdir)
   assert predictor.normalizer.log
@@ -262,11 +262,11 @@ def test_bad_configs_are_named(tmp_path, override, message):
 
 
 def test_linear_baseline_beats_random_on_latbench():
-  dataset = data.load_dataset(I7)
+  dataset = data.load_dataset(external(f'{LATBENCH}/desktop-cpu-core-i7-7820x-fp32.pickle'))
   splits = splitting.split_rows(len(dataset), 900, 100, seed=0)
   scores = {}
   for kind in baselines.BASELINES:
-    fitted = baselines.fit_baseline(kind, dataset.vectors[splits.train], dataset.values[splits.train])
+    fitted = baselines.fit_baseline(kind, dataset.space, dataset.vectors[splits.train], dataset.values[splits.train])
     scores[kind] = metrics.ranking_metrics(fitted.predict(dataset.vectors[splits.test]),
                                            dataset.values[splits.test])['spearman']
   assert scores['linear'] > 0.9 > scores['flops'] > 0.3 > abs(scores['random'])

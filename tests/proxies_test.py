@@ -10,7 +10,7 @@ import pytest
 tf = pytest.importorskip('tensorflow')
 
 from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
-from eagle_jax.measure import keras_model  # pylint: disable=wrong-import-position
+from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 from eagle_jax.proxies import compute, scores  # pylint: disable=wrong-import-position
 from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
 
@@ -88,17 +88,17 @@ TINY_NB201 = dict(channels=4, cells_count=1, num_classes=10, seed=0)
 def test_supernet_scores_the_network_the_measure_binary_builds():
   """Same cell, different random weights: nwot and synflow barely move; the gradient proxies keep their scale."""
   images, labels = scores.probe_batch((8, 32, 32, 3), 10, 0)
-  supernet = keras_model.build_supernet((None, 32, 32, 3), **TINY_NB201)
+  supernet = nb201_network.build_supernet((None, 32, 32, 3), **TINY_NB201)
   scorer = scores.Scorer(supernet, compiled=True)
   with scores.float64_layers():
-    synflow = scores.Synflow(keras_model.build_supernet((None, 32, 32, 3), **TINY_NB201), compiled=True)
+    synflow = scores.Synflow(nb201_network.build_supernet((None, 32, 32, 3), **TINY_NB201), compiled=True)
   for text in ('|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|avg_pool_3x3~1|nor_conv_1x1~2|',
                '|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|'):
     vec = np.array(nb.from_arch_str(text))
     live = nb.live_ops(vec[None])[0]
     on_supernet = scorer.gradient_proxies(images, labels, live)
     on_supernet['synflow'] = synflow(images.shape, live)
-    alone = scores.score_network(lambda v=vec: keras_model.build(v, input_size=(8, 32, 32, 3), **TINY_NB201),
+    alone = scores.score_network(lambda v=vec: nb201_network.build(v, input_size=(8, 32, 32, 3), **TINY_NB201),
                                  images, labels)
     assert on_supernet['nwot'] == pytest.approx(alone['nwot'], rel=0.01), text
     assert on_supernet['synflow'] == pytest.approx(alone['synflow'], rel=0.05), text

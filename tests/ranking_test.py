@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_DARTS_JSON as NASLIB_JSON
 from eagle_jax.predictors import experiment, inference, ranking
 from eagle_jax.spaces import darts
 
 ROOT = Path(__file__).resolve().parents[1]
-NASLIB_JSON = SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json'
 SHARDED = """
 import sys
 import numpy as np

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_NB201_CSV
 from eagle_jax import data, predictors
 from eagle_jax.predictors import experiment, foresight
 from eagle_jax.search import brpnas, defaults, job, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
-ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
+ZC_CSV = str(NASLIB_NB201_CSV)
 
 
 def _config(name='test') -> ml_collections.ConfigDict:
@@ -66,12 +66,12 @@ def test_log_round_trip_and_trace(tmp_path):
   logs.append_run(tmp_path / 'log.txt', run)
   text = (tmp_path / 'log.txt').read_text()
   assert text.count('===') == 1 and text.splitlines()[0] == '70.0 2.0 (3, 3, 3, 3, 3, 3)'
-  parsed = logs.parse_log(tmp_path / 'log.txt')
+  parsed = logs.parse_log(tmp_path / 'log.txt', 'nasbench201')
   assert len(parsed) == 2 and parsed[0].entries == entries and parsed[1].diagnostics == run.diagnostics
   assert logs.trace_of(parsed[0]) == [(1,) * 6, (2, 1, 4, 0, 3, 1), (3,) * 6, (2,) * 6]
   (tmp_path / 'bad.txt').write_text('70.0 (3, 3)\n---\n---\n')
   with pytest.raises(ValueError, match='not "GT PRED KEY"'):
-    logs.parse_log(tmp_path / 'bad.txt')
+    logs.parse_log(tmp_path / 'bad.txt', 'nasbench201')
 
 
 def test_replay_curves_by_hand():
@@ -95,7 +95,7 @@ def test_search_values_use_one_seed_and_report_the_others():
 def test_regularized_evolution_evaluates_distinct_candidates():
   dataset = data.load_dataset('nb201/cifar10-valid')
   dataset = dataset.subset(dataset.valid)
-  trace = replay.regularized_evolution(dataset.vectors, dataset.values, 150, seed=0)
+  trace = replay.regularized_evolution(dataset.space, dataset.vectors, dataset.values, 150, seed=0)
   assert len(trace) == 150 == len(set(trace.tolist()))
   random = replay.random_trace(len(dataset), 0)[:150]
   assert dataset.values[trace].max() >= dataset.values[random].max() - 1.0
@@ -110,9 +110,9 @@ def test_search_binary_end_to_end_writes_every_output(tmp_path):
   assert 'models trained: 20' in result.stdout and 'rank' in result.stdout
   summary = json.loads((workdir / 'summary.json').read_text())
   assert summary['models_trained'] == 20 and summary['candidates'] == 15284
-  runs = logs.parse_log(workdir / 'log.txt')
+  runs = logs.parse_log(workdir / 'log.txt', 'nasbench201')
   assert len(runs) == 1 and len(runs[0].entries) == 15284 and len(runs[0].explored) == 20
-  trace = logs.read_trace(workdir / 'trace.txt')
+  trace = logs.read_trace(workdir / 'trace.txt', 'nasbench201')
   assert logs.trace_of(runs[0]) == trace and len(trace) == 15284 == len(set(trace))
   dataset = data.load_dataset('nb201/cifar100')
   first = dataset.seed_values[dataset.rows_of(trace[:20]), 0]
@@ -142,10 +142,15 @@ def test_latency_constrained_search_respects_its_predictor(tmp_path):
   config = _config()
   config.latency.update(limit=limit, checkpoint=str(tmp_path / 'lat'), transfer=True, measurement='help/pixel3')
   summary = job.run(config, tmp_path / 'search', progress=False)
-  trace = logs.read_trace(tmp_path / 'search' / 'trace.txt')
+  trace = logs.read_trace(tmp_path / 'search' / 'trace.txt', 'nasbench201')
   assert len(trace) == summary['candidates'] < 15284
   assert np.all(predictors.load(tmp_path / 'lat').predict(trace) <= limit)
-  assert summary['latency']['trained'] == 20 and 0 <= summary['latency']['false_positives'] <= 20
+  truth = data.load_dataset('help/pixel3')
+  true_latency = truth.values[truth.rows_of(trace[:20])]
+  assert summary['latency']['trained'] == summary['latency']['measured'] == 20
+  assert summary['latency']['false_positives'] == int((true_latency > limit).sum())
+  meeting = summary['latency']['best_meeting_limit']
+  assert meeting['true_latency'] <= limit and nb.from_arch_str(meeting['arch_str']) in trace[:20]
   config.latency.checkpoint = ''
   with pytest.raises(ValueError, match='needs config.latency.checkpoint'):
     job.run(config, tmp_path / 'bad', progress=False)
@@ -163,7 +168,7 @@ def test_zero_cost_modes(tmp_path, mode):
     assert summary['candidates'] == 724  # the proxy's archs that are valid
   if mode == 'simple':  # first picks: the top of the proxy among covered archs
     proxy = data.load_dataset(ZC_CSV, 'synflow', {'dataset': 'cifar100'})
-    trace = logs.read_trace(tmp_path / mode / 'trace.txt')
+    trace = logs.read_trace(tmp_path / mode / 'trace.txt', 'nasbench201')
     best_proxy = tuple(proxy.vectors[np.argmax(proxy.values)])
     assert best_proxy in trace[:10]
 
@@ -189,7 +194,7 @@ def test_bad_inputs_are_named(tmp_path):
 def test_ridge_search_trains_the_budget_then_ranks_the_rest():
   dataset = data.load_dataset('nb201/cifar100')
   dataset = dataset.subset(dataset.valid)
-  trace = replay.ridge_search(dataset.vectors, dataset.values, 50, 5, seed=0)
+  trace = replay.ridge_search(dataset.space, dataset.vectors, dataset.values, 50, 5, seed=0)
   assert len(trace) == len(dataset) == len(set(trace.tolist()))
   assert tables.rank_in_space(dataset.values, int(trace[np.argmax(dataset.values[trace[:50]])])) < 500
 
@@ -234,11 +239,11 @@ def test_default_search_uses_the_project_proxies_over_the_whole_space(tmp_path):
   config.search.rank_space = True
   summary = job.run(config, tmp_path / 'default', progress=False)
   assert summary['candidates'] == 15284 and summary['models_trained'] == 20
-  first = np.array(logs.read_trace(tmp_path / 'default' / 'trace.txt')[:20 // config.search.iterations])
+  first = np.array(logs.read_trace(tmp_path / 'default' / 'trace.txt', 'nasbench201')[:20 // config.search.iterations])
   synflow = data.load_dataset('zc/nb201', 'synflow')  # the first iteration: the prior's best half, then a sample
   exploit = round(config.search.prior_exploit * len(first))
   assert np.sum(synflow.values[synflow.rows_of(first)] >= np.sort(synflow.values)[-exploit]) >= exploit
-  ranked = logs.read_trace(tmp_path / 'default' / 'space_ranking.txt')
+  ranked = logs.read_trace(tmp_path / 'default' / 'space_ranking.txt', 'nasbench201')
   predictor = predictors.load(tmp_path / 'default')  # it reads the prior beside the graph, like the search did
   assert predictor.card['prior']['column'] == config.zero_cost.column and len(ranked) == 15284
   scores = predictor.predict(np.array(ranked[:5] + ranked[-5:]))

@@ -5,15 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
+from conftest import NASLIB_DARTS_JSON, NASLIB_NB201_CSV
 from eagle_jax import data, spaces
 from eagle_jax.predictors import experiment, inference
 
 ROOT = Path(__file__).resolve().parents[1]
-ZC_CSV = str(SHARED_DATA / 'naslib-zc-subsets' / 'zc_nasbench201_subset.csv')
+ZC_CSV = str(NASLIB_NB201_CSV)
 SAMPLES = {'nasbench201': 'nb201/cifar100', 'nasbench101': 'nb101/naslib-cifar10',
            'nasbench_asr': 'cpu/epyc-litert-fp32-1thread-nbasr',
-           'darts': str(SHARED_DATA / 'naslib-zc-darts' / 'raw' / 'zc_nasbench301.json')}
+           'darts': str(NASLIB_DARTS_JSON)}
 
 
 @pytest.mark.parametrize('name', spaces.NAMES)

@@ -3,6 +3,6 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('nb201/cifar100')
+  config = defaults.eagle_config('nb201/cifar100', 'nasbench201')
   config.data.normalize = True
   return config

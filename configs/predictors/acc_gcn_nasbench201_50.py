@@ -3,7 +3,7 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('nb201/cifar100')
+  config = defaults.eagle_config('nb201/cifar100', 'nasbench201')
   config.data.update(normalize=True, training_points=50, validation_points=50, total_points=15284)
   config.training.batch_size = 32
   return config

@@ -7,7 +7,7 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('nb201/cifar100', head='default')
+  config = defaults.eagle_config('nb201/cifar100', 'nasbench201', head='default')
   config.data.normalize = True
   config.training.batch_size = 16
   return config

@@ -7,7 +7,7 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('help/pixel3', units='s')
+  config = defaults.eagle_config('help/pixel3', 'nasbench201', units='s')
   config.data.training_points = 900
   config.data.validation_points = 100
   config.model.dropout = 0.002

@@ -6,7 +6,7 @@ from eagle_jax.predictors import defaults
 
 
 def get_config():
-  config = defaults.eagle_config('help/pixel3', predictor='mlp', units='s')
+  config = defaults.eagle_config('help/pixel3', 'nasbench201', predictor='mlp', units='s')
   config.seed = 999
   config.data.update(training_points=900, validation_points=100, total_points=14884)
   config.model.dropout = 0.002

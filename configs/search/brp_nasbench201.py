@@ -8,4 +8,4 @@ from eagle_jax.search import defaults
 
 
 def get_config():
-  return defaults.brp_config('nb201/cifar100')
+  return defaults.brp_config('nb201/cifar100', 'nasbench201')

@@ -5,6 +5,7 @@ python -m eagle_jax.data stats     --input=SHARD_DIR_or_combined.pickle --output
 python -m eagle_jax.data normalize --input=latency.pickle --output=latency_norm.pickle   (+ .minmax.json)
 python -m eagle_jax.data convert   --input=latency.pickle --output=latency.csv   (.pickle/.pkl, .csv, .npz)
 python -m eagle_jax.data info      --input=FILE
+python -m eagle_jax.data fetch NAME --output=DIR [--mirror=URL]   (a public dataset, SHA-256 checked; NAMES below)
 
 --space=nasbench101 reads NB101 files: Eagle's {hash: value} pickles, NASLib's zero-cost JSON, NAS-Bench-101's
 tfrecords (e.g. convert --input=nasbench_only108.tfrecord --output=nb101_val.pickle [--column=test_accuracy]).
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from absl import app, flags
 
-from eagle_jax import cli
+from eagle_jax import cli, spaces
+from eagle_jax.data import fetch
 from eagle_jax.data import formats
 from eagle_jax.data import tools
 
@@ -25,8 +27,11 @@ _OUTPUT = flags.DEFINE_string('output', None, 'Output file (never overwritten un
 _PATTERN = flags.DEFINE_string('pattern', 'results*.pickle', 'Glob of result shards inside --input.')
 _COLUMN = flags.DEFINE_string('column', None, 'Value column of a CSV input.')
 _OVERWRITE = flags.DEFINE_bool('overwrite', False, 'Replace an existing output.')
-_SPACE = flags.DEFINE_string('space', 'nasbench201', 'Search space of the architectures in the files.')
-COMMANDS = ('combine', 'stats', 'normalize', 'convert', 'info')
+_SPACE = flags.DEFINE_string('space', spaces.DEFAULT, 'Search space of the architectures in the files (a name, or '
+                             'MODULE:ATTRIBUTE for your own).')
+_MIRROR = flags.DEFINE_string('mirror', '', 'fetch: a base URL (https:// or file://) holding the files instead of '
+                              'their origins.')
+COMMANDS = ('combine', 'stats', 'normalize', 'convert', 'info', 'fetch')
 
 
 def _entries(source: Path) -> list:
@@ -38,7 +43,7 @@ def _entries(source: Path) -> list:
 def run(command: str, source: Path, output) -> dict:
   """Runs one tool; returns what it reports."""
   if command == 'info':
-    return tools.describe(source, _COLUMN.value, _SPACE.value)
+    return tools.describe(source, _SPACE.value, _COLUMN.value)
   if output is None:
     raise app.UsageError(f'{command} needs --output')
   if command == 'combine':
@@ -52,19 +57,25 @@ def run(command: str, source: Path, output) -> dict:
     reduced, counts = tools.stats(_entries(source))
     if not reduced:
       raise ValueError(f'{source}: no valid measurements ({counts})')
-    formats.write_measurements(reduced, output, _OVERWRITE.value, _SPACE.value)
+    formats.write_measurements(reduced, output, _SPACE.value, _OVERWRITE.value)
     return {**counts, 'output': output}
-  mapping = formats.read_measurements(source, _COLUMN.value, space=_SPACE.value)
+  mapping = formats.read_measurements(source, _SPACE.value, _COLUMN.value)
   if command == 'normalize':
-    constants = tools.write_normalized(mapping, output, _OVERWRITE.value, _SPACE.value)
+    constants = tools.write_normalized(mapping, output, _SPACE.value, _OVERWRITE.value)
     return {**constants, 'output': output, 'constants': str(tools.constants_path(output))}
-  formats.write_measurements(mapping, output, _OVERWRITE.value, _SPACE.value)
+  formats.write_measurements(mapping, output, _SPACE.value, _OVERWRITE.value)
   return {'entries': len(mapping), 'output': output}
 
 
 def main(argv):
+  if len(argv) == 3 and argv[1] == 'fetch':
+    if _OUTPUT.value is None:
+      raise app.UsageError('fetch needs --output (the folder to write into, e.g. $EAGLE_JAX_DATA)')
+    print(json.dumps(fetch.fetch(argv[2], _OUTPUT.value, _MIRROR.value), indent=2))
+    return
   if len(argv) != 2 or argv[1] not in COMMANDS:
-    raise app.UsageError(f'usage: python -m eagle_jax.data {{{"|".join(COMMANDS)}}} --input=... [--output=...]')
+    raise app.UsageError(f'usage: python -m eagle_jax.data {{{"|".join(COMMANDS[:-1])}}} --input=... [--output=...], '
+                         f'or fetch {{{"|".join(fetch.sources())}}} --output=DIR')
   if _INPUT.value is None:
     raise app.UsageError('--input is required')
   print(json.dumps(run(argv[1], Path(_INPUT.value), _OUTPUT.value), indent=2))

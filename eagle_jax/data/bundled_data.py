@@ -12,9 +12,6 @@ import numpy as np
 
 from eagle_jax import files, spaces
 
-_ACCURACY = {'nb201/cifar10-valid': 'cifar10_valid', 'nb201/cifar100': 'cifar100'}
-
-
 def _bundled_file(name: str):
   return importlib.resources.files(__package__).joinpath('bundled', name)
 
@@ -27,11 +24,22 @@ def _npz(name: str) -> Dict[str, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=None)
+def _tables() -> Dict[str, dict]:
+  """The two whole-space tables (tables.json): NB201 accuracies per seed ({name: column}) and HELP latencies
+  (help/<device>), each with its space."""
+  return json.loads(_bundled_file('tables.json').read_text())
+
+
+def _accuracy_columns() -> Dict[str, str]:
+  return _tables()['nb201_accuracy.npz']['datasets']
+
+
+@functools.lru_cache(maxsize=None)
 def _cards() -> Dict[str, dict]:
   """Datasets described by a JSON card beside their npz: cpu/<name> latencies, nb101/... accuracies."""
   cards = {}
   for entry in _bundled_file('').iterdir():
-    if entry.name.endswith('.json'):
+    if entry.name.endswith('.json') and _bundled_file(entry.name[:-len('.json')] + '.npz').is_file():
       card = json.loads(entry.read_text())
       cards[card['name']] = card
   return cards
@@ -47,8 +55,9 @@ def card(name: str) -> dict:
 def bundled() -> Tuple[str, ...]:
   """Names of the bundled datasets: nb201/... and nb101/... (accuracy, %), help/<device> and cpu/<name>
   (latency, s), zc/<name> (zero-cost proxies, one column each)."""
-  help_devices = [f'help/{d}' for d in _npz('help_latency.npz')['devices'].tolist()]
-  return tuple(sorted(_ACCURACY)) + tuple(help_devices) + tuple(sorted(_cards()))
+  prefix = _tables()['help_latency.npz']['prefix']
+  help_devices = [f'{prefix}{d}' for d in _npz('help_latency.npz')['devices'].tolist()]
+  return tuple(sorted(_accuracy_columns())) + tuple(help_devices) + tuple(sorted(_cards()))
 
 
 def write_bundle(name: str, mapping: dict, space: str, card: dict) -> Path:
@@ -87,24 +96,26 @@ def load_bundled(name: str, column: str = '') -> dict:
   mean over seeds where there are several), `units`, `description`, and for accuracies `seed_values` (n, seeds;
   NaN where a seed is missing) and `seeds`. A dataset of several columns (zc/...) needs `column`.
   """
-  nb201 = spaces.get('nasbench201')
-  if name in _ACCURACY:
+  if name in _accuracy_columns():
+    space = spaces.get(_tables()['nb201_accuracy.npz']['space'])
     arrays = _npz('nb201_accuracy.npz')
-    per_seed = arrays[_ACCURACY[name]]
-    return dict(space=nb201.name, keys=nb201.enumerate(), values=np.nanmean(per_seed, axis=1), seed_values=per_seed,
+    per_seed = arrays[_accuracy_columns()[name]]
+    return dict(space=space.name, keys=space.enumerate(), values=np.nanmean(per_seed, axis=1), seed_values=per_seed,
                 seeds=tuple(arrays['seeds'].tolist()), units='%',
                 description=f'NAS-Bench-201 200-epoch accuracy ({name}), NATS-Bench tss, Apache-2.0')
-  if name.startswith('help/'):
+  prefix = _tables()['help_latency.npz']['prefix']
+  if name.startswith(prefix):
+    space = spaces.get(_tables()['help_latency.npz']['space'])
     arrays = _npz('help_latency.npz')
     devices = arrays['devices'].tolist()
-    device = name[len('help/'):]
+    device = name[len(prefix):]
     if device in devices:
-      return dict(space=nb201.name, keys=nb201.enumerate(), values=arrays['latency_s'][:, devices.index(device)],
+      return dict(space=space.name, keys=space.enumerate(), values=arrays['latency_s'][:, devices.index(device)],
                   units='s', description=f'HELP latency on {device} (PyTorch, unpruned cells), MIT')
   if name in _cards():
     card = _cards()[name]
     arrays = _npz(card['file'])
-    space = spaces.get(card.get('space', nb201.name))
+    space = spaces.get(card['space'])
     if 'indices' in arrays:
       keys = space.enumerate()[arrays['indices']]
     else:

@@ -26,9 +26,10 @@ class Dataset:
   units: str = ''
   seed_values: Optional[np.ndarray] = None
   seeds: Tuple[int, ...] = ()
-  space_name: str = formats.DEFAULT_SPACE
+  space: spaces.Space = spaces.DEFAULT  # a Space, or a name `spaces.get` resolves
 
   def __post_init__(self):
+    object.__setattr__(self, 'space', spaces.get(self.space))
     if len(self.keys) != len(self.values):
       raise ValueError(f'{self.name}: {len(self.keys)} keys but {len(self.values)} values')
     values = np.asarray(self.values, np.float64)
@@ -42,8 +43,8 @@ class Dataset:
     return len(self.values)
 
   @property
-  def space(self) -> spaces.Space:
-    return spaces.get(self.space_name)
+  def space_name(self) -> str:
+    return self.space.name
 
   @property
   def vectors(self) -> np.ndarray:
@@ -104,9 +105,9 @@ class Dataset:
 
   @classmethod
   def from_mapping(cls, mapping: formats.Measurements, name: str = '', units: str = '',
-                   space: str = formats.DEFAULT_SPACE) -> 'Dataset':
+                   space=spaces.DEFAULT) -> 'Dataset':
     keys = spaces.get(space).as_keys(list(mapping))
-    return cls(keys, np.array(list(mapping.values()), np.float64), name, units, space_name=spaces.get(space).name)
+    return cls(keys, np.array(list(mapping.values()), np.float64), name, units, space=space)
 
 
 def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None,
@@ -114,7 +115,7 @@ def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = N
   """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz path, or a file (or folder) of
   a space's own formats (NB101 JSON and tfrecords, NAS-Bench-ASR pickles).
 
-  `space` names the search space of a file's keys (default nasbench201; bundled datasets know their own and refuse
+  `space` is the search space of a file's keys (default spaces.DEFAULT, NB201; bundled datasets know their own and refuse
   another; those of several columns, zc/..., need `column`). A file whose SHA-256 is in the registry is named after it; a file carrying a registered name with
   another hash is refused. `column` and `where` select the values of a CSV with several (see
   formats.read_measurement_csv).
@@ -129,13 +130,13 @@ def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = N
     seed_values = arrays.get('seed_values')
     return Dataset(arrays['keys'][keep], values[keep], source_str, arrays['units'],
                    None if seed_values is None else seed_values[keep], arrays.get('seeds', ()), arrays['space'])
-  space = spaces.get(space or formats.DEFAULT_SPACE).name
+  space = spaces.get(space or spaces.DEFAULT)
   path = Path(source_str)
   if not path.exists():
     raise FileNotFoundError(f'{source_str!r} is neither a bundled dataset ({", ".join(bundled_data.bundled()[:3])}, '
                             '...; see eagle_jax.data.bundled()) nor an existing file')
   info = registry.identify(path) if path.is_file() else None  # folders: a space's own (NB-ASR's seeds)
-  mapping = formats.read_measurements(path, column, where, space)
+  mapping = formats.read_measurements(path, space, column, where)
   return Dataset.from_mapping(mapping, info.name if info else str(path), info.units if info else '', space)
 
 
@@ -144,7 +145,6 @@ def load_measurements(source, column: Optional[str] = None, space: Optional[str]
   return load_dataset(source, column, space=space).as_dict()
 
 
-def save_measurements(mapping: formats.Measurements, path, overwrite: bool = False,
-                      space: str = formats.DEFAULT_SPACE):
+def save_measurements(mapping: formats.Measurements, path, overwrite: bool = False, space=spaces.DEFAULT):
   """Writes {key: value} atomically as .pickle (Eagle), .csv or .npz."""
-  return formats.write_measurements(mapping, path, overwrite, space)
+  return formats.write_measurements(mapping, path, space, overwrite)

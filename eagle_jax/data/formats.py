@@ -2,7 +2,7 @@
 
 A measurement file maps a search space's keys (NB201 op vectors, NB101 module hashes) to one number (latency in
 seconds, or accuracy). Raw result shards (the measurement driver's output) are pickled lists of (key, timings or
-'invalid' or error string). Every reader takes the space by name (default 'nasbench201').
+'invalid' or error string). Every reader takes the space (a `Space`, or a name `spaces.get` knows).
 """
 import csv
 import io
@@ -18,7 +18,6 @@ from eagle_jax import files
 from eagle_jax import spaces
 
 Measurements = Dict[Hashable, float]
-DEFAULT_SPACE = 'nasbench201'
 PICKLE_SUFFIXES = ('.pickle', '.pkl')
 _SAFE_GLOBALS = frozenset({
     ('collections', 'OrderedDict'),
@@ -94,7 +93,7 @@ def _read_bytes(path: Path) -> bytes:
   return data
 
 
-def parse_key(raw_key, path, space=DEFAULT_SPACE):
+def parse_key(raw_key, path, space):
   """The space's key from a file's key (a key, its string, or a list form); ValueError naming the file."""
   try:
     return spaces.get(space).key(raw_key)
@@ -114,7 +113,7 @@ def _number(value, key, path) -> float:
   return value
 
 
-def measurements_from_pairs(pairs, path, space=DEFAULT_SPACE) -> Measurements:
+def measurements_from_pairs(pairs, path, space) -> Measurements:
   out = {}
   for raw_key, value in pairs:
     key = parse_key(raw_key, path, space)
@@ -124,7 +123,7 @@ def measurements_from_pairs(pairs, path, space=DEFAULT_SPACE) -> Measurements:
   return out
 
 
-def read_measurement_pickle(path, space=DEFAULT_SPACE) -> Measurements:
+def read_measurement_pickle(path, space) -> Measurements:
   obj = read_pickle(path)
   if not isinstance(obj, dict):
     raise ValueError(f'{path}: expected a pickled dict {{architecture key: value}}, got {type(obj).__name__}')
@@ -133,10 +132,10 @@ def read_measurement_pickle(path, space=DEFAULT_SPACE) -> Measurements:
   return measurements_from_pairs(obj.items(), path, space)
 
 
-def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dict] = None,
-                         space=DEFAULT_SPACE) -> Measurements:
-  """Reads a CSV with an `arch_str` key (NB201 also `op0..op5`) and a value column (`value`, `column`, or the
-  only one); `where` keeps only rows whose given columns equal the given strings (e.g. {'dataset': 'cifar100'})."""
+def read_measurement_csv(path, space, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
+  """Reads a CSV with an `arch_str` key (or the space's `csv_key_columns`, NB201's op0..op5) and a value column
+  (`value`, `column`, or the only one); `where` keeps only rows whose given columns equal the given strings (e.g.
+  {'dataset': 'cifar100'})."""
   path = Path(path)
   try:
     text = _read_bytes(path).decode('utf-8-sig')
@@ -145,16 +144,17 @@ def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dic
     raise ValueError(f'{path}:{line}: not UTF-8 text ({e.reason} at byte {e.start}); save the CSV as UTF-8') from None
   reader = csv.DictReader(io.StringIO(text))
   header = reader.fieldnames or []
-  op_cols = [f'op{k}' for k in range(6)] if spaces.get(space).name == DEFAULT_SPACE else []
+  space = spaces.get(space)
+  op_cols = list(space.csv_key_columns)
   has_ops = bool(op_cols) and all(c in header for c in op_cols)
   if not has_ops and 'arch_str' not in header:
-    raise ValueError(f'{path}: CSV needs an arch_str column{" or op0..op5 columns" if op_cols else ""}; '
+    raise ValueError(f'{path}: CSV needs an arch_str column{" or " + ",".join(op_cols) + " columns" if op_cols else ""}; '
                      f'header is {header}')
   where = dict(where or {})
   missing = [c for c in where if c not in header]
   if missing:
     raise ValueError(f'{path}: no column {missing[0]!r} to filter on; columns are {header}')
-  key_cols = {'arch_str', 'nb201_index', *op_cols, *where}
+  key_cols = {'arch_str', *space.csv_index_columns, *op_cols, *where}
   if column is None:
     candidates = ['value'] if 'value' in header else [c for c in header if c not in key_cols]
     if len(candidates) != 1:
@@ -181,7 +181,7 @@ def read_measurement_csv(path, column: Optional[str] = None, where: Optional[dic
   return measurements_from_pairs(pairs, path, space)
 
 
-def read_measurement_npz(path, space=DEFAULT_SPACE) -> Measurements:
+def read_measurement_npz(path, space) -> Measurements:
   path = Path(path)
   try:
     with np.load(io.BytesIO(_read_bytes(path)), allow_pickle=False) as npz:
@@ -193,8 +193,7 @@ def read_measurement_npz(path, space=DEFAULT_SPACE) -> Measurements:
   return measurements_from_pairs(zip(vectors.tolist(), values.tolist()), path, space)
 
 
-def read_measurements(path, column: Optional[str] = None, where: Optional[dict] = None,
-                      space=DEFAULT_SPACE) -> Measurements:
+def read_measurements(path, space, column: Optional[str] = None, where: Optional[dict] = None) -> Measurements:
   """{key: value} from an Eagle pickle, CSV or npz file, or a format of the space's own, chosen by suffix."""
   path = Path(path)
   own = spaces.get(space).read_file(path, column, where)
@@ -204,35 +203,36 @@ def read_measurements(path, column: Optional[str] = None, where: Optional[dict] 
   if suffix in PICKLE_SUFFIXES:
     return read_measurement_pickle(path, space)
   if suffix == '.csv':
-    return read_measurement_csv(path, column, where, space)
+    return read_measurement_csv(path, space, column, where)
   if suffix == '.npz':
     return read_measurement_npz(path, space)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz; NB101 also '
                    '.json (NASLib) and .tfrecord (NAS-Bench-101); NB-ASR a folder of NAS-Bench-ASR training files)')
 
 
-def write_measurements(mapping: Measurements, path, overwrite: bool = False, space=DEFAULT_SPACE) -> Path:
-  """Writes {key: value} as an Eagle pickle, CSV (arch_str[,op0..op5],value) or npz, atomically."""
+def write_measurements(mapping: Measurements, path, space, overwrite: bool = False) -> Path:
+  """Writes {key: value} as an Eagle pickle, CSV (arch_str[, the space's csv_key_columns],value) or npz,
+  atomically."""
   path = files.check_writable(path, overwrite)
   if not mapping:
     raise ValueError(f'refusing to write an empty measurement file {path}')
   clean = measurements_from_pairs(mapping.items(), '<mapping>', space)
   space = spaces.get(space)
-  nb201 = space.name == DEFAULT_SPACE
   suffix = path.suffix.lower()
   if suffix in PICKLE_SUFFIXES:
     return write_pickle(clean, path, overwrite)
   if suffix == '.csv':
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
-    writer.writerow(['arch_str', *([f'op{k}' for k in range(6)] if nb201 else []), 'value'])
+    writer.writerow(['arch_str', *space.csv_key_columns, 'value'])
     for key, value in clean.items():
-      writer.writerow([space.to_str(key), *(key if nb201 else ()), repr(value)])
+      writer.writerow([space.to_str(key), *(key if space.csv_key_columns else ()), repr(value)])
     return files.atomic_write_text(path, buffer.getvalue(), overwrite)
   if suffix == '.npz':
     buffer = io.BytesIO()
     keys = space.as_keys(list(clean))
-    np.savez_compressed(buffer, vectors=keys.astype(np.int8) if nb201 else keys,
+    small = keys.dtype.kind in 'iu' and (not keys.size or (keys.min() >= -128 and keys.max() < 128))
+    np.savez_compressed(buffer, vectors=keys.astype(np.int8) if small else keys,
                         values=np.array(list(clean.values())))
     return files.atomic_write_bytes(path, buffer.getvalue(), overwrite)
   raise ValueError(f'{path}: unknown measurement format {suffix!r} (use .pickle, .pkl, .csv or .npz)')

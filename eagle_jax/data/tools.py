@@ -25,7 +25,7 @@ def shard_paths(folder, pattern: str = 'results*.pickle') -> List[Path]:
   return sorted((p for p in folder.glob(pattern) if p.is_file()), key=_natural_key)
 
 
-def read_shard(path, space=formats.DEFAULT_SPACE) -> list:
+def read_shard(path, space) -> list:
   """A raw result shard: a list of (key, timings | 'invalid' | error string)."""
   obj = formats.read_pickle(path)
   if not isinstance(obj, list) or not all(isinstance(e, (tuple, list)) and len(e) == 2 for e in obj):
@@ -33,7 +33,7 @@ def read_shard(path, space=formats.DEFAULT_SPACE) -> list:
   return [(formats.parse_key(point, path, space), value) for point, value in obj]
 
 
-def combine(paths: Sequence, space=formats.DEFAULT_SPACE) -> list:
+def combine(paths: Sequence, space) -> list:
   """Concatenates shards in the given order; identical repeats are dropped, conflicting ones are an error."""
   combined, seen = [], {}
   for path in paths:
@@ -102,20 +102,19 @@ def constants_path(normalized_path) -> Path:
   return Path(normalized_path).with_suffix('.minmax.json')
 
 
-def write_normalized(mapping: formats.Measurements, path, overwrite: bool = False,
-                     space=formats.DEFAULT_SPACE) -> Dict[str, float]:
+def write_normalized(mapping: formats.Measurements, path, space, overwrite: bool = False) -> Dict[str, float]:
   normalized, constants = normalize(mapping)
   files.check_writable(constants_path(path), overwrite)
-  formats.write_measurements(normalized, path, overwrite, space)
+  formats.write_measurements(normalized, path, space, overwrite)
   files.atomic_write_text(constants_path(path), json.dumps(constants, indent=2) + '\n', overwrite)
   return constants
 
 
-def describe(path, column=None, space=formats.DEFAULT_SPACE) -> dict:
+def describe(path, space, column=None) -> dict:
   """Count, range, median, SHA-256 and registry name of a measurement file (or a folder a space reads)."""
   is_file = Path(path).is_file()
   info = registry.identify(path) if is_file else None
-  values = np.array(list(formats.read_measurements(path, column, space=space).values()))
+  values = np.array(list(formats.read_measurements(path, space, column).values()))
   return {'file': str(path), 'registry_name': info.name if info else None,
           'sha256': registry.sha256_of(path) if is_file else None, 'count': int(values.size),
           'min': float(values.min()), 'median': float(np.median(values)),

@@ -4,7 +4,6 @@ import collections
 import concurrent.futures
 import contextlib
 import hashlib
-import importlib
 import json
 import ctypes
 import multiprocessing
@@ -28,10 +27,9 @@ PLAN = 'plan.json'
 SHARDS = 'results'
 
 
-def choose_archs(config: ml_collections.ConfigDict) -> np.ndarray:
+def choose_archs(config: ml_collections.ConfigDict, space) -> np.ndarray:
   """Key array of 'all' (every arch of a finite space, invalid ones recorded as such), 'random' (a seeded
   sample of valid archs) or 'list' (a file of arch strings)."""
-  space = spaces.get(config.get('space', 'nasbench201'))
   if config.archs == 'all':
     return space.enumerate()
   if config.archs == 'random':
@@ -51,21 +49,19 @@ def choose_archs(config: ml_collections.ConfigDict) -> np.ndarray:
   raise ValueError(f"config.archs must be 'all', 'random' or 'list', got {config.archs!r}")
 
 
-def _settings_digest(config: ml_collections.ConfigDict) -> str:
+def _settings_digest(config: ml_collections.ConfigDict, space) -> str:
   """Digest of what a result depends on: space, model, conversion (not its worker count) and timing settings
   (not the device addresses, timeouts or token)."""
   conversion = {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
   runner = {k: config.runner[k] for k in ('kind', 'threads', 'xnnpack', 'runs', 'avg_between', 'interval', 'warmup')}
-  relevant = {'space': spaces.get(config.get('space', 'nasbench201')).name, 'model': config.model.to_dict(),
+  relevant = {'space': space.name, 'model': config.model.to_dict(),
               'conversion': conversion, 'runner': runner}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_config(config: ml_collections.ConfigDict) -> list:
+def check_config(config: ml_collections.ConfigDict, space) -> list:
   """Every setting checked before any work (a bad one must not poison a workdir); returns the runners."""
-  space = spaces.get(config.get('space', 'nasbench201'))
-  if not space.keras_builder:
-    raise ValueError(f'the {space.name} space has no Keras network to measure yet')
+  space.network()  # a space without a Keras network cannot be measured: said here, before any work
   if not (isinstance(config.shard_size, int) and config.shard_size >= 1):
     raise ValueError(f'config.shard_size must be an integer >= 1, got {config.shard_size!r}')
   conversion = config.conversion
@@ -88,7 +84,7 @@ class ShardWriter:
   """results/results{k}.pickle, each a list of (key, value); the open shard is rewritten atomically after
   every model and a new one is started at `shard_size` entries."""
 
-  def __init__(self, folder: Path, shard_size: int, space=formats.DEFAULT_SPACE):
+  def __init__(self, folder: Path, shard_size: int, space):
     self.folder, self.shard_size = folder, shard_size
     folder.mkdir(parents=True, exist_ok=True)
     paths = tools.shard_paths(folder)
@@ -108,16 +104,16 @@ class ShardWriter:
       self.index, self.current = self.index + 1, []
 
 
-def convert_arch(spec, builder: str, model_config: dict, conversion_config: dict):
-  """Builds (with the space's Keras `builder` module) and converts one arch given by its `Space.spec`; runs in
-  a worker process; returns (bytes or an error string, seconds)."""
+def convert_arch(spec, space, model_config: dict, conversion_config: dict):
+  """Builds (with the space's Keras network) and converts one arch given by its `Space.spec`; runs in a worker
+  process; returns (bytes or an error string, seconds)."""
   from eagle_jax.measure import convert  # pylint: disable=g-import-not-at-top  (TF in workers only)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   tf.config.threading.set_intra_op_parallelism_threads(1)
   tf.config.threading.set_inter_op_parallelism_threads(1)
   start = time.perf_counter()
   try:
-    model = importlib.import_module(builder).build(spec, **model_config)
+    model = space.network().build(spec, **model_config)
     flatbuffer = convert.to_tflite(model, **conversion_config)
   except Exception as e:  # pylint: disable=broad-except  (recorded with the arch; the run goes on)
     return f'error: conversion failed: {type(e).__name__}: {e}', time.perf_counter() - start
@@ -246,9 +242,9 @@ def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
   """Measures the configured archs into `workdir/results` (per device: `results/<host>_<port>`); returns (and
   writes) a summary. Settings are checked, remote devices pinged and the first model converted before anything
   is written."""
-  device_runners = check_config(config)
-  space = spaces.get(config.get('space', 'nasbench201'))
-  keys = space.hashable(choose_archs(config))
+  space = spaces.get(config.space)
+  device_runners = check_config(config, space)
+  keys = space.hashable(choose_archs(config, space))
   if len(set(keys)) != len(keys):
     raise ValueError('the arch list names some archs twice')
   with files.output_dir(workdir) as workdir:
@@ -256,7 +252,7 @@ def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
 
 
 def _measure_into(config, workdir: Path, device_runners: list, space, keys: list, progress: bool) -> dict:
-  archs, digest = [space.to_str(k) for k in keys], _settings_digest(config)
+  archs, digest = [space.to_str(k) for k in keys], _settings_digest(config, space)
   _check_plan(workdir, archs, digest, config.fix)
   for runner in device_runners:
     if isinstance(runner, runners.RemoteRunner):
@@ -269,7 +265,7 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
   context = multiprocessing.get_context('spawn')
   with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
                                               initargs=(os.getpid(),)) as pool:
-    convert_one = lambda key: pool.submit(convert_arch, space.spec(key), space.keras_builder, model_config,
+    convert_one = lambda key: pool.submit(convert_arch, space.spec(key), space, model_config,
                                           conversion_config)
     first = next((k for k in keys if valid[k]), None)
     first_conversion = convert_one(first) if first is not None else None

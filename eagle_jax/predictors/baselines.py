@@ -14,18 +14,19 @@ BASELINES = ('flops', 'flops_unpruned', 'linear', 'random')
 class Baseline:
   """A fitted baseline. `log_target` fits log(values) (positive targets such as latency)."""
   kind: str
+  space: spaces.Space
   coefficients: Optional[np.ndarray] = None
   log_target: bool = False
   seed: int = 0
-  space: str = 'nasbench201'
 
   def features(self, keys) -> np.ndarray:
-    space = spaces.get(self.space)
+    space = self.space
     if self.kind in ('flops', 'flops_unpruned'):
-      if self.kind == 'flops_unpruned' and space.name != 'nasbench201':
-        raise ValueError(f"baseline 'flops_unpruned' is NB201's (every edge kept); {space.name} keys are already "
-                         "pruned cells: use 'flops'")
-      counts = space.flops(keys, prune=False) if self.kind == 'flops_unpruned' else space.flops(keys)
+      try:
+        counts = space.flops(keys, prune=False) if self.kind == 'flops_unpruned' else space.flops(keys)
+      except TypeError:  # a network with no `prune` setting: its keys are the cells as run
+        raise ValueError(f"baseline 'flops_unpruned' needs a network with dead ops to keep (NB201's prune=False); "
+                         f"{space.name} keys are the cells as run: use 'flops'") from None
       return np.stack([np.ones_like(counts), np.log(counts) if self.log_target else counts / 1e6], axis=1)
     return space.linear_features(keys)
 
@@ -38,15 +39,16 @@ class Baseline:
     return self
 
   def predict(self, keys) -> np.ndarray:
-    keys = spaces.get(self.space).as_keys(keys)
+    keys = self.space.as_keys(keys)
     if self.kind == 'random':
       return np.random.default_rng(self.seed).random(len(keys))
     y = self.features(keys) @ self.coefficients
     return np.exp(y) if self.log_target else y
 
 
-def fit_baseline(kind: str, keys, values, seed: int = 0, space='nasbench201') -> Baseline:
+def fit_baseline(kind: str, space, keys, values, seed: int = 0) -> Baseline:
+  """Baseline `kind` of `space` (a Space or its name) fitted to keys -> values."""
   if kind not in BASELINES:
     raise ValueError(f'unknown baseline {kind!r}; baselines: {BASELINES}')
   values = np.asarray(values, np.float64)
-  return Baseline(kind, log_target=bool(np.all(values > 0)), seed=seed, space=spaces.get(space).name).fit(keys, values)
+  return Baseline(kind, spaces.get(space), log_target=bool(np.all(values > 0)), seed=seed).fit(keys, values)

@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from eagle_jax import files
+from eagle_jax import files, spaces
 
 PARAMS_DIR = 'checkpoint'
 CARD = 'predictor.json'
@@ -83,11 +83,12 @@ def load(path) -> Tuple[dict, dict]:
   return params, card
 
 
-def check_space(card: dict, space_name: str, source) -> None:
-  """Refuses a predictor trained on another search space's archs."""
-  trained_on = card.get('space', 'nasbench201')  # cards written before spaces were named are NB201's
-  if trained_on != space_name:
-    raise ValueError(f'predictor {source} was trained on {trained_on} archs and cannot score {space_name} archs')
+def check_space(card: dict, space, source) -> None:
+  """Refuses a predictor trained on another search space's archs (`space`: a Space or its name)."""
+  trained_on = card.get('space', spaces.DEFAULT)  # cards written before spaces were named are NB201's
+  wanted = spaces.get(space)
+  if trained_on not in (wanted.name, wanted.reference):
+    raise ValueError(f'predictor {source} was trained on {trained_on} archs and cannot score {wanted.reference} archs')
 
 
 def _shapes(tree) -> dict:

@@ -2,7 +2,7 @@
 import ml_collections
 
 
-def eagle_config(measurement: str, head: str = 'unary', predictor: str = 'gcn', space: str = 'nasbench201',
+def eagle_config(measurement: str, space: str, head: str = 'unary', predictor: str = 'gcn',
                  units: str = '') -> ml_collections.ConfigDict:
   """4 x 600 GCN, thomas init, AdamW (wd 5e-4), lr patience 10, early-stopping patience 35, 250 epochs.
 

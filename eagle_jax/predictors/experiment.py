@@ -100,8 +100,8 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
     splits = splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, seed)
     start = time.perf_counter()
     if kind in baselines.BASELINES:
-      baseline = baselines.fit_baseline(kind, dataset.keys[splits.train], dataset.values[splits.train], seed,
-                                        dataset.space)
+      baseline = baselines.fit_baseline(kind, dataset.space, dataset.keys[splits.train],
+                                        dataset.values[splits.train], seed)
       pred = baseline.predict(dataset.keys[splits.test])
       run = metrics.regression_metrics(pred, dataset.values[splits.test])
       head, fitted = 'unary', None

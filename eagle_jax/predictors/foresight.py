@@ -23,13 +23,14 @@ def load_proxy(block: ml_collections.ConfigDict, space) -> dataset_lib.Dataset:
   columns = (block.get('column') or '').split('+')
   if len(columns) == 1:
     return dataset_lib.load_dataset(block.measurement, columns[0] or None, where, space=space)
-  proxies = [dataset_lib.load_dataset(block.measurement, c, where, space=space).as_dict() for c in columns]
+  loaded = [dataset_lib.load_dataset(block.measurement, c, where, space=space) for c in columns]
+  proxies, proxies_space = [d.as_dict() for d in loaded], loaded[0].space
   common = [k for k in proxies[0] if all(k in p for p in proxies[1:])]
   if not common:
     raise ValueError(f'{block.measurement}: no arch has a value for every one of {columns}')
   ranks = np.mean([percentile_ranks(np.array([p[k] for k in common])) for p in proxies], axis=0)
   return dataset_lib.Dataset.from_mapping(dict(zip(common, ranks)), f'{block.measurement}:{block.column}', '',
-                                          space or 'nasbench201')
+                                          proxies_space)
 
 
 PROXY_FIELDS = ('measurement', 'column', 'where_column', 'where_value')  # what names a block's proxy values

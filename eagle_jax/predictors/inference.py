@@ -22,7 +22,7 @@ class TrainedPredictor:
 
   def __init__(self, params, card: dict):
     self.params, self.card = params, card
-    self.space = spaces.get(card.get('space', 'nasbench201'))
+    self.space = spaces.get(card.get('space', spaces.DEFAULT))  # cards before spaces were named: NB201's
     self.model = initialization.create_model(ml_collections.ConfigDict(card['model']))
     self.binary = self.model.head != 'unary'
     self.lower_is_better = bool(card.get('lower_is_better', False))
@@ -105,7 +105,7 @@ def load(workdir_or_checkpoint, space: Optional[str] = None) -> TrainedPredictor
   one trained on another space's archs is refused."""
   params, card = checkpoints.load(workdir_or_checkpoint)
   if space is not None:
-    checkpoints.check_space(card, spaces.get(space).name, workdir_or_checkpoint)
+    checkpoints.check_space(card, space, workdir_or_checkpoint)
   try:
     predictor = TrainedPredictor(params, card)
     num_augments = batches.num_card_augments(card)
@@ -124,4 +124,4 @@ def infer_space(predictor: TrainedPredictor, path, keys: Optional[np.ndarray] = 
   if only_valid:
     keys = keys[space.is_valid(keys)]
   values = predictor.predict(keys, progress=True)
-  return formats.write_measurements(dict(zip(space.hashable(keys), values.tolist())), path, overwrite, space.name)
+  return formats.write_measurements(dict(zip(space.hashable(keys), values.tolist())), path, space, overwrite)

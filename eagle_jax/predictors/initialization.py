@@ -37,7 +37,7 @@ def initial_params(model: models.Predictor, space, seed: int, num_augments: int 
   if not source:
     return params
   loaded, card = checkpoints.load(source)
-  checkpoints.check_space(card, spaces.get(space).name, source)
+  checkpoints.check_space(card, space, source)
   if load_from:
     checkpoints.check_compatible(loaded, params, source)
     return loaded

@@ -119,15 +119,12 @@ def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh
 
 def candidate_stream(space, candidates: int = 0, seed: int = 0, sampler: str = 'fast', chunk: int = 100_000):
   """A function returning a candidate stream of key-array chunks: every valid arch of a finite space
-  (`candidates` 0), or `candidates` sampled with `seed` (DARTS, streamed: `sampler` 'fast' or 'eagle')."""
-  if candidates <= 0:
-    keys = space.enumerate()
-    keys = keys[space.is_valid(keys)]
-  elif space.name == 'darts':
-    from eagle_jax.spaces import darts  # pylint: disable=g-import-not-at-top
-    return lambda: darts.sample_chunks(candidates, seed, chunk, mode=sampler)
-  else:
-    keys = space.sample(candidates, seed)
+  (`candidates` 0), or `candidates` sampled with `seed` by the space's `sample_chunks` (DARTS streams them:
+  `sampler` 'fast' or 'eagle')."""
+  if candidates > 0:
+    return lambda: space.sample_chunks(candidates, seed, chunk, mode=sampler)
+  keys = space.enumerate()
+  keys = keys[space.is_valid(keys)]
   return lambda: (keys[start:start + chunk] for start in range(0, len(keys), chunk))
 
 

@@ -1,6 +1,6 @@
-"""Zero-cost proxies of many archs of a space, resumable: NB201 through its supernet (built and traced once; each
-distinct pruned network scored once and its value given to every cell that runs it), other spaces one network
-at a time with the space's Keras builder (what the measure binary converts).
+"""Zero-cost proxies of many archs of a space, resumable: through the space's supernet where it has one (NB201:
+built and traced once; each distinct network scored once and its value given to every arch that runs it), else one
+network at a time with the space's Keras builder (what the measure binary converts).
 
 Writes to the workdir: proxies.csv (arch_str and one column per proxy), one Eagle pickle {key: value} per proxy
 (what config.zero_cost / config.foresight read), summary.json (last), and partial.npz while running: a killed
@@ -8,7 +8,6 @@ run goes on from it with nothing scored twice.
 """
 import concurrent.futures
 import hashlib
-import importlib
 import io
 import json
 import multiprocessing
@@ -72,12 +71,11 @@ class _Partial:
     self.pending = 0
 
 
-def _nasbench201_supernet(config, space, keys, partial: _Partial, names: list, images, labels, progress: bool):
-  """Scores each distinct pruned NB201 network once on the supernet, in config.workers processes (each with
-  one thread and its own supernet); invalid cells (no network) stay NaN."""
-  from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=g-import-not-at-top
+def _supernet(config, space, keys, partial: _Partial, names: list, images, labels, progress: bool):
+  """Scores each distinct network (`space.supernet_choices`) once on the space's supernet, in config.workers
+  processes (each with one thread and its own supernet); invalid archs (no network) stay NaN."""
   valid = space.is_valid(keys)
-  distinct, groups = np.unique(nb.live_ops(keys[valid]), axis=0, return_inverse=True)
+  distinct, groups = np.unique(space.supernet_choices(keys[valid]), axis=0, return_inverse=True)
   rows_of = [np.nonzero(valid)[0][groups.reshape(-1) == g] for g in range(len(distinct))]
   todo = np.array([g for g in range(len(distinct)) if not partial.done[rows_of[g]].all()], np.int64)
   partial.done[~valid] = True
@@ -85,8 +83,9 @@ def _nasbench201_supernet(config, space, keys, partial: _Partial, names: list, i
     return {}
   count = -(-len(todo) // config.save_every)  # tasks of save_every networks, interleaved (cost grows along todo)
   chunks = [todo[k::count] for k in range(count)]
-  setup = (config.to_dict(), images, labels, names)
-  bar = tqdm.tqdm(total=len(todo), desc='zero-cost proxies (distinct NB201 networks)', disable=not progress)
+  setup = (space, config.to_dict(), images, labels, names)
+  bar = tqdm.tqdm(total=len(todo), desc=f'zero-cost proxies (distinct {space.name} networks)',
+                  disable=not progress)
   clock = _Clock(time.perf_counter())
   if config.workers <= 1:
     _start_worker(*setup)
@@ -126,20 +125,21 @@ class _Clock:
 _WORKER = {}  # a scoring process's supernets and batch
 
 
-def _start_worker(config: dict, images, labels, names, parent_pid: int = 0) -> None:
+def _start_worker(space, config: dict, images, labels, names, parent_pid: int = 0) -> None:
   """Builds (and traces on first use) the float32 supernet scorer and the float64 synflow supernet."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top  (TF only when scoring)
-  from eagle_jax.measure import driver, keras_model  # pylint: disable=g-import-not-at-top
+  from eagle_jax.measure import driver  # pylint: disable=g-import-not-at-top
   if parent_pid:
     driver.die_with_parent(parent_pid)
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
   shape = (None,) + tuple(config['model']['input_size'][1:])
   network = {k: v for k, v in config['model'].items() if k not in ('input_size', 'prune')}
+  build_supernet = space.network().build_supernet
   _WORKER.update(images=images, labels=labels, names=names,
-                 scorer=scores.Scorer(keras_model.build_supernet(shape, **network), compiled=True))
+                 scorer=scores.Scorer(build_supernet(shape, **network), compiled=True))
   with scores.float64_layers():
-    _WORKER['synflow'] = scores.Synflow(keras_model.build_supernet(shape, **network), compiled=True)
+    _WORKER['synflow'] = scores.Synflow(build_supernet(shape, **network), compiled=True)
 
 
 def _score_chunk(choices: np.ndarray) -> np.ndarray:
@@ -166,7 +166,7 @@ def _row(scorer, synflow, names, images, labels, choice=None) -> np.ndarray:
 
 def _one_at_a_time(config, space, keys, partial: _Partial, names: list, images, labels, progress: bool):
   """Scores each arch on its own network from the space's Keras builder (eager: no tracing per network)."""
-  builder = importlib.import_module(space.keras_builder)
+  builder = space.network()
   model_config = _model_config(config, len(images))
   todo = np.nonzero(~partial.done)[0]
   for row in tqdm.tqdm(todo, desc=f'zero-cost proxies ({space.name} networks)', disable=not progress):
@@ -185,7 +185,7 @@ def compute(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
   from eagle_jax.measure import driver  # pylint: disable=g-import-not-at-top
   names = scores.proxy_names(list(config.proxies))
   space = spaces.get(config.space)
-  keys = driver.choose_archs(config)
+  keys = driver.choose_archs(config, space)
   start = time.perf_counter()
   with files.output_dir(workdir) as workdir:
     partial = _Partial(workdir / PARTIAL, _digest(config), keys, names, config.save_every)
@@ -194,7 +194,7 @@ def compute(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
     if network_names and not partial.done.all():
       images, labels = scores.probe_batch(_input_shape(config), config.model.num_classes, config.seed,
                                           config.images, config.labels)
-      run = _nasbench201_supernet if space.name == 'nasbench201' else _one_at_a_time
+      run = _one_at_a_time if space.supernet_choices(keys[:1]) is None else _supernet
       timing = run(config, space, keys, partial, names, images, labels, progress) or {}
     partial.done[:] = True
     valid = space.is_valid(keys)
@@ -222,6 +222,6 @@ def _write_outputs(workdir: Path, space, keys, valid, values, names) -> dict:
   for k, name in enumerate(names):
     finite = np.isfinite(values[valid, k])
     mapping = {key: float(v) for key, v, ok in zip(hashable, values[valid, k], finite) if ok}
-    formats.write_measurements(mapping, workdir / f'{name}.pickle', overwrite=True, space=space.name)
+    formats.write_measurements(mapping, workdir / f'{name}.pickle', space, overwrite=True)
   return {'proxies': names, 'table': TABLE, 'pickles': [f'{n}.pickle' for n in names],
           'non_finite': {n: int((~np.isfinite(values[valid, k])).sum()) for k, n in enumerate(names)}}

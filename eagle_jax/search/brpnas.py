@@ -98,7 +98,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
                      f'(at least 2 models per iteration; config.search.budget={budget})')
   per_iteration = budget // iterations
   rng = np.random.default_rng(config.seed)
-  space = spaces.get(config.get('space', 'nasbench201'))
+  space = spaces.get(config.space)
   model = initialization.create_model(config.model)
   params = init_params if init_params is not None else initialization.fresh_params(
       model, space, config.seed, num_augments=0 if augments is None else augments.shape[1])
@@ -141,7 +141,7 @@ def run_search(config: ml_collections.ConfigDict, candidates: np.ndarray, evalua
 def rank_space(config: ml_collections.ConfigDict, params, card: dict, progress: bool = True) -> np.ndarray:
   """Every valid arch of config.space (finite spaces), best first by a search's final predictor `params` (with
   the augments its `card` names)."""
-  space = spaces.get(config.get('space', 'nasbench201'))
+  space = spaces.get(config.space)
   keys = space.enumerate()
   keys = keys[space.is_valid(keys)]
   apply = batches.make_apply(initialization.create_model(config.model))
@@ -153,5 +153,5 @@ def rank_space(config: ml_collections.ConfigDict, params, card: dict, progress: 
 def transfer_init(config: ml_collections.ConfigDict, checkpoint: str, num_augments: int = 0):
   """Accuracy-predictor params initialised from a latency checkpoint's body (head re-initialised, reading
   `num_augments` zero-cost values)."""
-  return initialization.initial_params(initialization.create_model(config.model), config.get('space', 'nasbench201'),
+  return initialization.initial_params(initialization.create_model(config.model), config.space,
                                        config.seed, num_augments, transfer_from=checkpoint)

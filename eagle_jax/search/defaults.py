@@ -1,13 +1,15 @@
 """The default BRP-NAS config (configs/search/*.py and notebooks start from it)."""
 import ml_collections
 
+from eagle_jax import spaces
 from eagle_jax.predictors import defaults as predictor_defaults
 from eagle_jax.predictors import foresight
 
 
-def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') -> ml_collections.ConfigDict:
-  """Binary GCN (Eagle's acc_gcn_nasbench201_bin values), 100 models over 5 iterations, sample_best2."""
-  predictor = predictor_defaults.eagle_config(measurement, head='default', space=space)
+def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
+  """Binary GCN (Eagle's acc_gcn_nasbench201_bin values), 100 models over 5 iterations, sample_best2; the
+  space's bundled zero-cost prior where it has one (`Space.prior`)."""
+  predictor = predictor_defaults.eagle_config(measurement, space, head='default')
   predictor.training.batch_size = 16  # models per step: all 240 ordered pairs from one embedding pass
   config = ml_collections.ConfigDict()
   config.seed = 0
@@ -35,19 +37,19 @@ def brp_config(measurement: str = 'nb201/cifar100', space: str = 'nasbench201') 
   # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).
   # Default on NB201 (chosen by replay on CIFAR-100 only, reported on CIFAR-10; experiments/README.md): the first
   # iteration trains synflow's best 10 and 10 drawn from synflow's top half (search.prior_exploit=0.5), and the
-  # comparator reads synflow's percentile rank beside the graph. Other spaces bundle no proxies: 'none' unless
+  # comparator reads synflow's percentile rank beside the graph. Spaces that bundle no proxies: 'none' unless
   # you give a file.
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
-  priors = space == 'nasbench201'
-  config.zero_cost.update(mode='simple+augment' if priors else 'none',  # none | warmup | simple | augment | simple+augment
-                          column='synflow' if priors else '')
+  prior = spaces.get(space).prior
+  config.zero_cost.update(mode='simple+augment' if prior else 'none',  # none | warmup | simple | augment | simple+augment
+                          column=spaces.get(space).prior_column if prior else '')
   return config
 
 
 def bundled_proxies(config: ml_collections.ConfigDict) -> str:
-  """The bundled zero-cost proxies (zc/...) of the network config.data.measurement's benchmark trains."""
-  measurement = config.data.measurement
-  if config.get('space', 'nasbench201') == 'nasbench201' and str(measurement).startswith('nb201/'):
-    return 'zc/nb201'  # data-free proxies of the architecture: one set serves every NB201 benchmark
-  raise ValueError(f'no bundled zero-cost proxies for {config.get("space")} benchmark {measurement!r}: set '
-                   'config.zero_cost.measurement to a proxies file (python -m eagle_jax.proxies writes one)')
+  """The bundled zero-cost proxies (zc/...) of config.space (data-free: one set serves every benchmark of it)."""
+  space = spaces.get(config.space)
+  if space.prior:
+    return space.prior
+  raise ValueError(f'no bundled zero-cost proxies for the {space.name} space: set config.zero_cost.measurement to '
+                   'a proxies file (python -m eagle_jax.proxies writes one)')

@@ -55,7 +55,7 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
   model = initialization.create_model(config.model)
   params = initialization.fresh_params(model, dataset.space, config.seed)
-  covered_proxy = dataset_lib.Dataset(candidates[covered], scores[covered], space_name=dataset.space.name)
+  covered_proxy = dataset_lib.Dataset(candidates[covered], scores[covered], space=dataset.space)
   params = foresight.pretrain(model, params, covered_proxy, zc, config.seed)
   return None, (None, params), np.ones(len(candidates), bool)
 
@@ -100,7 +100,7 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
       (workdir / name).unlink()
   if rank_space:  # the whole enumerated space, best first by the final predictor
     ranked = brpnas.rank_space(config, result.params, card, progress)
-    logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space.name)
+    logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space)
     summary['space_ranking'] = {'archs': int(len(ranked)), 'file': 'space_ranking.txt'}
   _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
   checkpoints.save(workdir, result.params, card)
@@ -166,7 +166,7 @@ def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows,
   summary['log'] = {'file': LOG, 'runs': logs.append_run(workdir / LOG, run),
                     'note': "log.txt keeps every run in this workdir (Eagle's multi-run log, separated by ===); "
                             'trace, ranking, plot and this summary are the last run only'}
-  logs.write_trace(workdir / 'trace.txt', dataset.space.hashable(dataset.keys[trace_rows]), dataset.space.name)
+  logs.write_trace(workdir / 'trace.txt', dataset.space.hashable(dataset.keys[trace_rows]), dataset.space)
   best_so_far = np.maximum.accumulate(searched[trace_rows[:len(result.trained)]])
   fig, ax = plots.new_figure()
   ax.plot(np.arange(1, len(best_so_far) + 1), best_so_far, label='BRP-NAS (best searched value so far)')

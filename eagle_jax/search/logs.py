@@ -49,7 +49,7 @@ def _key(text: str, where: str, space):
     raise ValueError(f'{where}: bad model key {text!r}: {e}') from e
 
 
-def parse_log(path, space: str = 'nasbench201') -> List[LogRun]:
+def parse_log(path, space) -> List[LogRun]:
   """Every run in an Eagle log file of `space`'s models."""
   path = Path(path)
   runs, chunk = [], []
@@ -91,11 +91,11 @@ def trace_of(run: LogRun) -> List[tuple]:
   return list(run.explored) + [key for _, _, key in rest]
 
 
-def write_trace(path, keys: list, space: str = 'nasbench201') -> None:
+def write_trace(path, keys: list, space) -> None:
   space = spaces.get(space)
   files.atomic_write_text(path, '\n'.join(space.to_str(k) for k in keys) + '\n')
 
 
-def read_trace(path, space: str = 'nasbench201') -> list:
+def read_trace(path, space) -> list:
   space = spaces.get(space)
   return [space.from_str(line) for line in Path(path).read_text().splitlines() if line.strip()]

@@ -4,7 +4,6 @@ from typing import Dict
 
 import numpy as np
 
-from eagle_jax import spaces
 from eagle_jax.search import selection
 
 
@@ -31,14 +30,13 @@ def score_trace(scores: np.ndarray, seed: int) -> np.ndarray:
   return order.astype(np.int64)
 
 
-def regularized_evolution(keys: np.ndarray, searched: np.ndarray, budget: int, seed: int, population: int = 20,
-                          sample_size: int = 5, space: str = 'nasbench201') -> np.ndarray:
+def regularized_evolution(space, keys: np.ndarray, searched: np.ndarray, budget: int, seed: int,
+                          population: int = 20, sample_size: int = 5) -> np.ndarray:
   """Real et al.'s aging evolution over the candidates: tournament of `sample_size`, mutate (the space's
   `mutate`: one edge or op) to a candidate not yet evaluated, drop the oldest. Returns the evaluated rows in order
   (the trace). Over a small subset of a large space (NB101 benchmark subsets) most mutants fall outside it and
   the search restarts from random unseen candidates."""
   rng = np.random.default_rng(seed)
-  space = spaces.get(space)
   hashable = space.hashable(keys)
   lookup = {k: r for r, k in enumerate(hashable)}
   budget = min(budget, len(keys))
@@ -62,14 +60,14 @@ def regularized_evolution(keys: np.ndarray, searched: np.ndarray, budget: int, s
   return np.asarray(history, np.int64)
 
 
-def ridge_search(keys: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
-                 selection_mode: str = 'sample_best2', space: str = 'nasbench201') -> np.ndarray:
+def ridge_search(space, keys: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
+                 selection_mode: str = 'sample_best2') -> np.ndarray:
   """Iterative ridge regression on one-hot ops and op pairs with BRP-NAS's selection schedule (a cheap
   predictor baseline). Returns the trace: trained rows in order, then the rest by final prediction."""
   rng = np.random.default_rng(seed)
   selector = selection.Selector(selection_mode, len(keys), rng)
   per_iteration = budget // iterations
-  features = spaces.get(space).linear_features(keys)
+  features = space.linear_features(keys)
   trained = selector.initial(per_iteration)
   scores = None
   for iteration in range(iterations):

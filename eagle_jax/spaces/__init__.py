@@ -1,15 +1,5 @@
-"""Search spaces behind one interface (`space.Space`), chosen by name: `get('nasbench201')`."""
-import importlib
+"""Search spaces behind one interface (`Space`), each a package of its own (nasbench201, nasbench101, darts,
+nasbench_asr), found by name: `get('nasbench201')`; bring your own with `register(space)` or 'MODULE:ATTRIBUTE'."""
+from eagle_jax.spaces.space import BUILT_IN, DEFAULT, Space, get, register
 
-from eagle_jax.spaces.space import Space
-
-NAMES = ('nasbench201', 'nasbench101', 'nasbench_asr', 'darts')
-
-
-def get(name: str) -> Space:
-  """The search space called `name` (one of NAMES)."""
-  if isinstance(name, Space):
-    return name
-  if name not in NAMES:
-    raise ValueError(f'unknown search space {name!r}; spaces: {", ".join(NAMES)}')
-  return importlib.import_module(f'eagle_jax.spaces.{name}').SPACE
+NAMES = BUILT_IN

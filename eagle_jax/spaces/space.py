@@ -1,11 +1,12 @@
-"""The interface every search space provides (design.md, "Search spaces (plug-ins)").
+"""The interface every search space provides, and the registry that finds a space by name or import path.
 
 Keys are a space's canonical architecture ids (hashable: NB201 op-vector tuples, NB101 module hashes). Functions
 over many archs take and return *key arrays*: numpy arrays whose first axis indexes archs (NB201 (n, 6) ints,
 NB101 (n,) 32-character strings), so rows can be selected with index arrays.
 """
 import hashlib
-from typing import Iterable, List, Sequence, Tuple
+import importlib
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
@@ -39,12 +40,55 @@ def graph_hash(matrix: np.ndarray, labels: Sequence[int]) -> str:
 
 
 class Space:
-  """Base class of a search space; subclasses fill in the space-specific parts."""
+  """A search space. What a new space must define (everything else has a working default):
+
+  - `name`, `num_nodes` (graph nodes in `encode`, with Eagle's global node) and `num_features`;
+  - `as_keys(archs)`: a key array (first axis = archs) from keys, strings or specs, ValueError naming a bad one;
+  - `hashable(keys)`: the dict keys of Eagle-format files; `to_str(key)` / `from_str(text)`: the text form;
+  - `encode(keys)`: (adjacency (n, num_nodes, num_nodes), features (n, num_nodes, num_features)), float32;
+  - `enumerate()` for a finite space, or `sample(n, seed)` for one that is not;
+  - `mutate(key, rng)` for the evolution baselines.
+  Optional: `is_valid` (default all valid), `network_costs` (FLOPs and params: cost baselines and proxies),
+  `network()` (a Keras builder: without it the space cannot be measured or scored by network proxies),
+  `read_file` (file formats of its own), `prior` (a bundled zero-cost prior for its default search),
+  `csv_key_columns` (a key as CSV columns), `supernet_choices` (proxies through one traced supernet).
+  Register a space with `eagle_jax.spaces.register(space)`, or name it `MODULE:ATTRIBUTE` wherever a space name
+  is taken (`--config.space=my_spaces:CHAIN`).
+  """
   name: str = ''
   num_nodes: int = 0          # graph nodes per arch in `encode`, with the global node
   num_features: int = 0       # feature columns per node
-  keras_builder: str = ''     # module with build(key, **config) -> tf.keras.Model and trainable_params(model)
   unique_encodings: bool = False  # distinct keys always have distinct encodings (no grouping needed)
+  prior: str = ''             # bundled zero-cost proxies its default search uses as a prior ('' for none)
+  prior_column: str = ''      # the proxy (or proxies joined by '+') of `prior` that the default search reads
+  csv_key_columns: Tuple[str, ...] = ()  # integer CSV columns that hold a key beside arch_str (NB201: op0..op5)
+  csv_index_columns: Tuple[str, ...] = ()  # CSV columns that name an arch but hold no value (NB201's index)
+  _reference: str = ''        # how `get` found it, when not by its name (MODULE:ATTRIBUTE)
+
+  @property
+  def reference(self) -> str:
+    """What `get` resolves to this space in any process: its name, or the MODULE:ATTRIBUTE it came from."""
+    return self._reference or self.name
+
+  def __reduce__(self):
+    """Pickled as its reference, so that worker processes get the same space from `get`; a space that was only
+    registered in Python (no import path) is pickled whole."""
+    if self._reference or self.name in BUILT_IN:
+      return get, (self.reference,)
+    return object.__reduce__(self)
+
+  def __repr__(self) -> str:
+    return f'<search space {self.reference}>'
+
+  def network(self):
+    """The module that builds this space's networks in Keras: `build(spec, **config.model) -> tf.keras.Model`."""
+    raise ValueError(f'the {self.name} space has no Keras network (Space.network): it cannot be measured or scored '
+                     'by network proxies')
+
+  def supernet_choices(self, keys):
+    """For a space whose `network()` has `build_supernet`: the network choice of each key (rows that run the same
+    network have equal rows); None (the default) scores proxies one network at a time."""
+    return None
 
   # --- keys and strings ---
   def as_keys(self, archs) -> np.ndarray:
@@ -134,6 +178,15 @@ class Space:
     """Trainable parameters of each arch's network (see the space's network_costs)."""
     return self.network_costs(keys, **network)[:, 1]
 
+  def sample_chunks(self, n: int, seed: int, chunk: int = 100_000, mode: str = 'fast'):
+    """`sample(n, seed)` in chunks of at most `chunk` keys (a space of its own streamer, such as DARTS, never holds
+    all at once); `mode` is the space's sampler (the default space has one)."""
+    if mode != 'fast':
+      raise ValueError(f"the {self.name} space has one sampler ('fast'), got {mode!r}")
+    keys = self.sample(n, seed)
+    for start in range(0, len(keys), chunk):
+      yield keys[start:start + chunk]
+
   def spec(self, key):
     """A picklable description of `key` that `key()` and the Keras builder accept with no lookups."""
     return key
@@ -157,6 +210,13 @@ class Space:
 _HASH_CHARS = frozenset('0123456789abcdef')
 
 
+def check_hash(text, hash_name: str, where: str) -> str:
+  """`text` if it is 32 lowercase hex digits, else ValueError naming it."""
+  if not isinstance(text, (str, np.str_)) or len(text.strip()) != 32 or not set(text.strip()) <= _HASH_CHARS:
+    raise ValueError(f'{where}: {text!r} is not an {hash_name} (32 lowercase hex digits)')
+  return str(text).strip()
+
+
 class HashKeyedSpace(Space):
   """A space keyed by 32-hex graph hashes (NB101, NB-ASR): key arrays are (n,) '<U32' string arrays,
   `enumerate()` returns the hashes sorted, and specs are turned into keys by `spec_key`."""
@@ -165,10 +225,7 @@ class HashKeyedSpace(Space):
 
   def check_hash(self, text, where: str = '') -> str:
     """`text` if it is 32 lowercase hex digits, else ValueError naming it."""
-    if not isinstance(text, (str, np.str_)) or len(text.strip()) != 32 or not set(text.strip()) <= _HASH_CHARS:
-      raise ValueError(f'{where or self.name + " key"}: {text!r} is not an {self.hash_name} '
-                       '(32 lowercase hex digits)')
-    return str(text).strip()
+    return check_hash(text, self.hash_name, where or self.name + ' key')
 
   def is_single_spec(self, arch) -> bool:
     """Whether `arch` is one spec (not a list of them)."""
@@ -209,3 +266,55 @@ class HashKeyedSpace(Space):
     if (hashes[rows] != keys).any():
       raise KeyError(f'{keys[np.argmax(hashes[rows] != keys)]} is not in the {self.name} space')
     return rows.astype(np.int64)
+
+
+# ----- the registry -----
+
+BUILT_IN = ('nasbench201', 'nasbench101', 'nasbench_asr', 'darts')  # packages of eagle_jax.spaces
+# The space of whatever does not name its own (a file given to the library's load/save functions or to the data
+# tool without --space, a predictor card written before cards named spaces): NB201, as in Eagle.
+DEFAULT = BUILT_IN[0]
+_REGISTERED: Dict[str, Space] = {}
+
+
+def register(space: Space) -> Space:
+  """Makes `space` available to `get` (and every binary) under its name; returns it."""
+  if not isinstance(space, Space):
+    raise TypeError(f'register() takes a Space instance, got {type(space).__name__}')
+  if not space.name or not space.num_nodes or not space.num_features:
+    raise ValueError(f'space {space!r} must set name, num_nodes and num_features')
+  if space.name in BUILT_IN or _REGISTERED.get(space.name, space) is not space:
+    raise ValueError(f'a space named {space.name!r} is already known; give yours another name')
+  _REGISTERED[space.name] = space
+  return space
+
+
+def get(name) -> Space:
+  """The space named `name`: a built-in space, one registered with `register`, or 'MODULE:ATTRIBUTE' (a Space
+  instance importable from Python's path). A Space is returned as it is."""
+  if isinstance(name, Space):
+    return name
+  if not isinstance(name, str) or not name:
+    raise ValueError(f'a search space is named by a string, got {name!r}')
+  if name in _REGISTERED:
+    return _REGISTERED[name]
+  if name in BUILT_IN:
+    return importlib.import_module(f'{__package__}.{name}').SPACE
+  if ':' not in name:
+    known = ', '.join(BUILT_IN + tuple(_REGISTERED))
+    raise ValueError(f'unknown search space {name!r}; spaces: {known}, or MODULE:ATTRIBUTE for your own')
+  module_name, attribute = name.split(':', 1)
+  try:
+    space = getattr(importlib.import_module(module_name), attribute)
+  except ImportError as e:
+    raise ValueError(f'search space {name!r}: cannot import {module_name!r} ({e})') from None
+  except AttributeError:
+    raise ValueError(f'search space {name!r}: module {module_name!r} has no {attribute!r}') from None
+  if not isinstance(space, Space):
+    raise ValueError(f'search space {name!r} is a {type(space).__name__}, not an eagle_jax.spaces.Space')
+  if _REGISTERED.get(space.name, space) is not space or space.name in BUILT_IN:
+    raise ValueError(f'search space {name!r} is named {space.name!r}, as another known space is')
+  space._reference = name  # pylint: disable=protected-access
+  _REGISTERED[space.name] = space
+  _REGISTERED[name] = space
+  return space

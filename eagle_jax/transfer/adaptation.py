@@ -108,7 +108,7 @@ def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, lat
     raise ValueError(f'config.transfer.method must be one of {METHODS}, got {method!r}')
   log_latency = np.log(np.asarray(latency, np.float64))
   if method in ('flops', 'linear'):
-    return baselines.fit_baseline(method, keys, latency, space=pretrained.space_name)
+    return baselines.fit_baseline(method, pretrained.space, keys, latency)
   phi = pretrained.embed(keys)
   if method == 'bayes':
     mean, cov = prior(pretrained, floor)

@@ -38,10 +38,14 @@ class Pretrained:
   _cached: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)), repr=False, compare=False)
   _cached_rows: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
+  @property
+  def space(self) -> spaces.Space:
+    return spaces.get(self.space_name)
+
   def embed(self, keys, body=None) -> np.ndarray:
     """Embeddings of `keys` by this body (or another `body` of the same shape, e.g. fine-tuned) with a constant 1
     appended (n, num_hidden + 1), in chunks; this body's embeddings are kept per arch."""
-    space = spaces.get(self.space_name)
+    space = self.space
     keys = space.as_keys(keys)
     if body is not None:
       return self._embed(space, keys, body)

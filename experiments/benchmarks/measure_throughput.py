@@ -1,6 +1,7 @@
 """Benchmark: NB201 models per hour through the measurement driver (conversion in a worker process, timing in
 the main one), split into conversion and timing, beside the simplest alternative: build, convert and time one
-model after another in one process. Both measure the same seeded random archs with the desktop config.
+model after another in one process. Both measure the same seeded random archs with the desktop config. Also a
+check that timing sees the network: the all-conv3x3 cell against the all-skip cell (expected well over 2x).
 
 python experiments/benchmarks/measure_throughput.py --num_archs=20   (writes measure_throughput.json)
 """
@@ -12,8 +13,10 @@ from pathlib import Path
 
 from absl import app, flags
 
-from eagle_jax import files
-from eagle_jax.measure import convert, driver, keras_model, runners
+from eagle_jax import files, spaces
+from eagle_jax.data import tools
+from eagle_jax.measure import convert, driver, runners
+from eagle_jax.spaces.nasbench201 import network as nb201_network
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -36,9 +39,9 @@ def main(argv):
   runner = runners.make_runners(config.runner)[0]
   convert_seconds = timing_seconds = 0.0
   start = time.perf_counter()
-  for vec in driver.choose_archs(config):
+  for vec in driver.choose_archs(config, spaces.get(config.space)):
     t0 = time.perf_counter()
-    flatbuffer = convert.to_tflite(keras_model.build(vec, **dict(config.model.to_dict(),
+    flatbuffer = convert.to_tflite(nb201_network.build(vec, **dict(config.model.to_dict(),
                                                                    input_size=tuple(config.model.input_size))))
     t1 = time.perf_counter()
     runner.run(flatbuffer)
@@ -47,6 +50,11 @@ def main(argv):
   wall = time.perf_counter() - start
   out['serial_in_process'] = {'models_per_hour': 3600 * _NUM.value / wall, 'convert_seconds': convert_seconds,
                               'timing_seconds': timing_seconds, 'wall_seconds': wall}
+  heavy, light = ((3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1))
+  latency = {vec: tools.two_level_iqr_mean(runner.run(convert.to_tflite(nb201_network.build(vec))))
+             for vec in (heavy, light)}
+  out['conv3x3_over_skip'] = {'all_conv3x3_s': latency[heavy], 'all_skip_s': latency[light],
+                              'ratio': latency[heavy] / latency[light]}
   if _FULL_RUN.value:
     out['full_run'] = json.loads((Path(_FULL_RUN.value) / 'summary.json').read_text())
   print(json.dumps(out, indent=2))

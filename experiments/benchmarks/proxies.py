@@ -15,7 +15,7 @@ import numpy as np
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.measure import keras_model
+from eagle_jax.spaces.nasbench201 import network as nb201_network
 from eagle_jax.proxies import compute, scores
 from eagle_jax.spaces import nasbench201 as nb
 
@@ -56,7 +56,7 @@ def main(argv):
   images, labels = scores.probe_batch((config.batch_size, 32, 32, 3), 100, 0)
   start = time.perf_counter()
   for vec in sample[:_EAGER.value]:
-    scores.score_network(lambda v=vec: keras_model.build(v, input_size=images.shape), images, labels)
+    scores.score_network(lambda v=vec: nb201_network.build(v, input_size=images.shape), images, labels)
   per_network = (time.perf_counter() - start) / _EAGER.value
   out['keras_network_per_cell'] = {'seconds_per_network': round(per_network, 2),
                                    'projected_whole_space_minutes': round(SPACE_NETWORKS * per_network / 60, 1)}

@@ -24,7 +24,7 @@ def main():
   with tempfile.TemporaryDirectory() as tmp:
     for seed in range(2):  # the first run includes compilation
       for name, mode in (('default', None), ('no_priors', 'none')):
-        config = defaults.brp_config('nb201/cifar100')
+        config = defaults.brp_config('nb201/cifar100', 'nasbench201')
         config.seed = seed
         if mode:
           config.zero_cost.mode = mode
@@ -34,7 +34,7 @@ def main():
         out[f'{name}_seed{seed}_best_rank'] = summary['best_found']['rank_in_space']
       dataset, searched, _, out['values'] = job.load_benchmark(config)
       start = time.perf_counter()
-      trace = replay.ridge_search(dataset.keys, searched, 100, 5, seed)
+      trace = replay.ridge_search(dataset.space, dataset.keys, searched, 100, 5, seed)
       out[f'ridge_seed{seed}_s'] = round(time.perf_counter() - start, 2)
       out[f'ridge_seed{seed}_best_rank'] = tables.rank_in_space(searched, int(trace[np.argmax(searched[trace[:100]])]))
   print(json.dumps(out, indent=2))

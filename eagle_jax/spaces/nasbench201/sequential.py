@@ -5,7 +5,7 @@ benchmark is compared with.
 """
 import numpy as np
 
-from eagle_jax.spaces import nasbench201 as nb
+from eagle_jax.spaces.nasbench201 import archs as nb
 
 
 def encode_one(vec) -> tuple:

@@ -13,7 +13,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from eagle_jax.spaces import nasbench101 as nb101
+from eagle_jax.spaces.nasbench101 import archs as nb101
 
 # NASLib's NB101 op codes in its 56-tuple keys (49 adjacency entries, then 7 op codes).
 _NASLIB_OPS = {0: nb101.INPUT, 1: nb101.OUTPUT, 2: 'maxpool3x3', 3: 'conv1x1-bn-relu', 4: 'conv3x3-bn-relu'}
@@ -52,7 +52,7 @@ def read_naslib_json(path, column: Optional[str] = None, dataset: str = 'cifar10
     if column not in record:
       raise ValueError(f'{path}: entry {text[:40]}... has no {column!r}; fields: {sorted(record)}')
     value = record[column]['score'] if isinstance(record[column], dict) else record[column]
-    key = nb101.SPACE.register(*_naslib_spec(text, str(path)), where=f'{path} entry {text[:40]}...')
+    key = nb101.register(*_naslib_spec(text, str(path)), where=f'{path} entry {text[:40]}...')
     groups[key].append(float(value))
   if not groups:
     raise ValueError(f'{path}: holds no NB101 entries')
@@ -70,10 +70,10 @@ def read_model_info(path) -> Dict[str, tuple]:
     where = f'{path} entry {key!r}'
     if not isinstance(value, (tuple, list)) or len(value) != 2:
       raise ValueError(f'{where}: expected (adjacency, ops), got {type(value).__name__}')
-    computed = nb101.SPACE.register(*value, where=where)
+    computed = nb101.register(*value, where=where)
     if computed != nb101.check_hash(key, where):
       raise ValueError(f'{where}: its structure hashes to {computed}')
-    specs[computed] = nb101.SPACE.spec(computed)
+    specs[computed] = nb101.registered_spec(computed)
   return specs
 
 
@@ -146,7 +146,7 @@ def read_tfrecord(path, column: Optional[str] = None, epochs: Optional[int] = No
         final = parsed['evaluations'][-1]
       except (ValueError, TypeError, IndexError, KeyError) as e:
         raise ValueError(f'{where}: not a NAS-Bench-101 record: {e}') from e
-      key = nb101.SPACE.register(matrix, operations.split(','), where=where)
+      key = nb101.register(matrix, operations.split(','), where=where)
       if key != module_hash:
         raise ValueError(f'{where}: the stored hash {module_hash} differs from the module\'s hash {key}')
       value = {'val_accuracy': 100 * final.get('validation_accuracy', math.nan),

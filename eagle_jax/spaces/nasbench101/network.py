@@ -10,7 +10,7 @@ feeds, and onto the output when it feeds it directly (added to the concatenation
 import numpy as np
 import tensorflow as tf
 
-from eagle_jax.spaces import nasbench101 as nb101
+from eagle_jax.spaces.nasbench101 import archs as nb101
 
 
 def _conv_bn_relu(x, channels: int, kernel: int):

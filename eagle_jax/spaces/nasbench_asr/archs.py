@@ -19,6 +19,13 @@ import numpy as np
 
 from eagle_jax.spaces import space as space_lib
 
+# What the space package re-exports (its public contract): everything defined here but the helpers.
+__all__ = ('OPS', 'LINEAR', 'CONV5', 'CONV5D2', 'CONV7', 'CONV7D2', 'ZERO', 'CONV_SHAPES', 'CELL_NODES', 'DIMS',
+           'OP_POSITIONS', 'NUM_VECTORS', 'NUM_ARCHS', 'GRAPH_VERTICES', 'NUM_NODES', 'NUM_FEATURES', 'INPUT_CODE',
+           'OUTPUT_CODE', 'DEAD', 'Vector', 'nested', 'flat_vector', 'all_vectors', 'graphs', 'graph_hash',
+           'vector_hash', 'enumerated', 'encode_vectors', 'FUTURE_CONTEXT', 'conv_padding', 'conv_frames',
+           'cell_vertices', 'network_cost')
+
 OPS = ('linear', 'conv5', 'conv5d2', 'conv7', 'conv7d2', 'zero')
 LINEAR, CONV5, CONV5D2, CONV7, CONV7D2, ZERO = range(6)
 CONV_SHAPES = {CONV5: (5, 1), CONV5D2: (5, 2), CONV7: (7, 1), CONV7D2: (7, 2)}  # kernel, dilation
@@ -221,81 +228,3 @@ def network_cost(vector, input_size=(1, 150, 80), filters=(600, 800, 1000, 1200)
   macs += channels * (num_classes + 1) * frames
   params += channels * (num_classes + 1) + num_classes + 1
   return macs, params
-
-
-class NasBenchASR(space_lib.HashKeyedSpace):
-  """NB-ASR behind the Space interface: keys and strings are NB-ASR graph hashes; specs are arch vectors."""
-  name = 'nasbench_asr'
-  num_nodes = NUM_NODES
-  num_features = NUM_FEATURES
-  keras_builder = 'eagle_jax.measure.keras_nasbench_asr'
-  hash_name = 'NB-ASR graph hash'
-
-  def is_single_spec(self, arch) -> bool:
-    """One arch: flat (9 ints or op names) or nested ([[op, s0], [op, s0, s1], [op, s0, s1, s2]])."""
-    if isinstance(arch, np.ndarray):
-      return arch.ndim == 1 and arch.dtype.kind in 'iu'
-    if not isinstance(arch, (list, tuple)) or not arch:
-      return False
-    first = arch[0]
-    if isinstance(first, (list, tuple, np.ndarray)):
-      return len(arch) == CELL_NODES and len(first) == 2 and not isinstance(first[0], (list, tuple, np.ndarray))
-    return isinstance(first, (int, np.integer)) or first in OPS
-
-  def spec_key(self, arch) -> str:
-    return vector_hash(flat_vector(arch))
-
-  def as_keys(self, archs) -> np.ndarray:
-    if isinstance(archs, np.ndarray) and archs.dtype.kind in 'iu' and archs.ndim == 2:
-      archs = list(archs)
-    return super().as_keys(archs)
-
-  def vectors(self, keys) -> np.ndarray:
-    """The kept vector (n, 9) of each key; KeyError naming a hash outside the space."""
-    rows = self.index_of(keys)
-    return enumerated()['vectors'][rows]
-
-  def spec(self, key) -> List[List[int]]:
-    """The nested arch vector of one key (the last of its hash in NB-ASR's order, as Eagle keeps)."""
-    return nested(self.vectors([key])[0])
-
-  def encode(self, keys) -> Tuple[np.ndarray, np.ndarray]:
-    return encode_vectors(self.vectors(keys))
-
-  def linear_features(self, keys) -> np.ndarray:
-    """A constant, the minimised graph's edges and each vertex's one-hot op (dead vertices all zero)."""
-    matrix, codes = graphs(self.vectors(keys))
-    n = len(matrix)
-    upper = matrix[:, np.triu_indices(GRAPH_VERTICES, 1)[0], np.triu_indices(GRAPH_VERTICES, 1)[1]]
-    ops = np.zeros((n, CELL_NODES, len(OPS) - 1))
-    rows, nodes = np.nonzero(codes[:, 1:-1] != DEAD)
-    ops[rows, nodes, codes[:, 1:-1][rows, nodes]] = 1
-    return np.concatenate([np.ones((n, 1)), upper, ops.reshape(n, -1)], axis=1)
-
-  def enumerate(self) -> np.ndarray:
-    return enumerated()['hashes']
-
-  def read_file(self, path, column=None, where=None):
-    """NAS-Bench-ASR's own pickles (a header, then rows) and Eagle's nbasr_inv_avg_val_per.pickle, chosen by
-    content; see nasbench_asr_files."""
-    from eagle_jax.spaces import nasbench_asr_files  # pylint: disable=g-import-not-at-top
-    return nasbench_asr_files.read_benchmark_file(path, column, **(where or {}))
-
-  def mutate(self, key, rng: np.random.Generator) -> str:
-    """Changes one op or flips one skip bit of the key's vector until the hash changes."""
-    vector = list(self.vectors([key])[0])
-    for _ in range(1000):
-      mutated = list(vector)
-      position = int(rng.integers(len(DIMS)))
-      mutated[position] = int(rng.choice([v for v in range(DIMS[position]) if v != vector[position]]))
-      new = vector_hash(mutated)
-      if new != key:
-        return new
-    raise RuntimeError(f'no mutation of {key} with another hash found in 1000 tries')
-
-  def network_costs(self, keys, **network) -> np.ndarray:
-    """MACs (convolutions, dense layers, LSTM) and parameters (Keras's count) of the NB-ASR network per arch."""
-    return np.array([network_cost(v, **network) for v in self.vectors(keys)], np.float64)
-
-
-SPACE = NasBenchASR()

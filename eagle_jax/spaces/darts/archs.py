@@ -15,6 +15,12 @@ import numpy as np
 
 from eagle_jax.spaces import space as space_lib
 
+# What the space package re-exports (its public contract): everything defined here but the helpers.
+__all__ = ('OPS', 'MAX_POOL', 'AVG_POOL', 'SKIP', 'SEP3', 'SEP5', 'DIL3', 'DIL5', 'STEPS', 'EDGES', 'KEY_WIDTH',
+           'CONCAT', 'CELL_NODES', 'NUM_NODES', 'NUM_FEATURES', 'ADDITION', 'INPUT', 'OUTPUT', 'GLOBAL', 'Genotype',
+           'genotype_key', 'to_genotype', 'to_text', 'parse_text', 'check_key_array', 'fingerprints',
+           'sample_chunks', 'sample_eagle', 'encode_keys', 'network_cost')
+
 OPS = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3',
        'dil_conv_5x5')
 MAX_POOL, AVG_POOL, SKIP, SEP3, SEP5, DIL3, DIL5 = range(7)
@@ -126,16 +132,21 @@ def check_key_array(keys: np.ndarray) -> np.ndarray:
 # ----- sampling -----
 
 def _eagle_draws(rng: random.Random, n: int) -> np.ndarray:
-  """`n` genotypes drawn as Eagle draws them: per genotype the normal, then the reduction cell; per cell the 8
-  ops (`random.choice` over OPS, in edge order), then for nodes 2..5 their two distinct inputs
-  (`random.sample(range(node), 2)`)."""
+  """`n` genotypes drawn as Eagle's `get_random_model` draws them (reference 2.3): per genotype the normal, then
+  the reduction cell; per cell one `choices(OPS, k=8)` for the ops, then for nodes 2..5 their two distinct inputs
+  `sample(possible, k=2)` in the order drawn, with `possible` = [0, 1] growing by each node."""
   out = np.empty((n, KEY_WIDTH), np.int8)
+  op_index = {op: i for i, op in enumerate(OPS)}
   for row in range(n):
     key = []
     for _ in range(2):
-      ops = [OPS.index(rng.choice(OPS)) for _ in range(EDGES)]
-      inputs = [i for node in range(2, 2 + STEPS) for i in rng.sample(range(node), 2)]
-      key += [v for pair in zip(ops, inputs) for v in pair]
+      ops = rng.choices(OPS, k=EDGES)
+      possible, inputs = [0, 1], []
+      for node in range(2, 2 + STEPS):
+        inputs += rng.sample(possible, k=2)
+        possible.append(node)
+      for op, source in zip(ops, inputs):
+        key += (op_index[op], source)
     out[row] = key
   return out
 
@@ -285,73 +296,3 @@ def network_cost(key, init_channels: int = 16, layers: int = 8, num_classes: int
     size = out_size
     prev_prev, prev = prev, STEPS * channels
   return macs + prev * num_classes, params + prev * num_classes + num_classes
-
-
-class Darts(space_lib.Space):
-  """DARTS behind the Space interface: keys are 32-int tuples, strings DARTS's Genotype text; not enumerable
-  (about 2.8e20 genotypes), so `sample(n, seed, mode)` gives candidate sets."""
-  name = 'darts'
-  num_nodes = NUM_NODES
-  num_features = NUM_FEATURES
-  keras_builder = 'eagle_jax.measure.keras_darts'
-
-  def _one(self, arch) -> Tuple[int, ...]:
-    if isinstance(arch, (str, np.str_)):
-      return parse_text(str(arch))
-    if isinstance(arch, tuple) and len(arch) == 4:
-      return genotype_key(arch)
-    values = np.asarray(arch)
-    if values.shape == (KEY_WIDTH,) and values.dtype.kind in 'iu':
-      return genotype_key(to_genotype(values), f'DARTS key {values.tolist()}')
-    raise ValueError(f'{arch!r:.80} is neither DARTS Genotype text, a Genotype nor a 32-int key')
-
-  def as_keys(self, archs) -> np.ndarray:
-    if isinstance(archs, np.ndarray) and archs.dtype.kind in 'iu' and archs.ndim == 2:
-      if archs.shape[1] != KEY_WIDTH:
-        raise ValueError(f'DARTS key arrays are (n, {KEY_WIDTH}), got {archs.shape}')
-      return check_key_array(archs)
-    if isinstance(archs, (str, np.str_)) or (isinstance(archs, tuple) and len(archs) in (4, KEY_WIDTH)):
-      archs = [archs]
-    return np.array([self._one(a) for a in archs], np.int8).reshape(-1, KEY_WIDTH)
-
-  def hashable(self, keys) -> list:
-    return [tuple(k) for k in np.asarray(keys, np.int64).reshape(-1, KEY_WIDTH).tolist()]
-
-  def to_str(self, key) -> str:
-    return to_text(key)
-
-  def from_str(self, text: str) -> Tuple[int, ...]:
-    return parse_text(text)
-
-  def encode(self, keys) -> Tuple[np.ndarray, np.ndarray]:
-    return encode_keys(self.as_keys(keys))
-
-  def read_file(self, path, column=None, where=None):
-    """NASLib's DARTS JSON and Eagle's DARTS pickles; see darts_files."""
-    from eagle_jax.spaces import darts_files  # pylint: disable=g-import-not-at-top
-    return darts_files.read_file(path, column, where)
-
-  def sample(self, n: int, seed: int, mode: str = 'fast') -> np.ndarray:
-    """`n` distinct genotypes: `fast` (vectorised) or `eagle` (Eagle's draws); see `sample_chunks`."""
-    return np.concatenate(list(sample_chunks(n, seed, mode=mode)))
-
-  def mutate(self, key, rng: np.random.Generator) -> Tuple[int, ...]:
-    """Changes one op, or one input of a node to another earlier node (its two inputs stay distinct)."""
-    key = list(key)
-    edge = int(rng.integers(2 * EDGES))
-    op, source = 2 * edge, 2 * edge + 1
-    node = 2 + (edge % EDGES) // 2
-    other = key[source + 2] if edge % 2 == 0 else key[source - 2]
-    choices = [i for i in range(node) if i not in (key[source], other)]
-    if choices and rng.random() < 0.5:
-      key[source] = int(rng.choice(choices))
-    else:
-      key[op] = int(rng.choice([o for o in range(len(OPS)) if o != key[op]]))
-    return tuple(key)
-
-  def network_costs(self, keys, **network) -> np.ndarray:
-    """MACs (convolutions and classifier) and parameters (no auxiliary head) of DARTS's CIFAR network."""
-    return np.array([network_cost(k, **network) for k in self.as_keys(keys)], np.float64)
-
-
-SPACE = Darts()

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from eagle_jax.spaces import nasbench201 as nb
+from eagle_jax.spaces.nasbench201 import archs as nb
 
 
 class InvalidArchError(ValueError):

@@ -13,7 +13,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from eagle_jax.spaces import darts
+from eagle_jax.spaces.darts import archs as darts
 
 
 def read_naslib_json(path, column: Optional[str] = None, dataset: str = 'cifar10') -> Dict[tuple, float]:

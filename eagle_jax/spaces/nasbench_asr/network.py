@@ -12,7 +12,7 @@ input outputs zeros. Trainable parameters equal `nasbench_asr.network_cost`.
 import numpy as np
 import tensorflow as tf
 
-from eagle_jax.spaces import nasbench_asr as nbasr
+from eagle_jax.spaces.nasbench_asr import archs as nbasr
 
 
 def _clipped_relu(x):

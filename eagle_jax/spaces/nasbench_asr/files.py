@@ -16,7 +16,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from eagle_jax.spaces import nasbench_asr as nbasr
+from eagle_jax.spaces import space as space_lib
+from eagle_jax.spaces.nasbench_asr import archs as nbasr
 
 # Columns of a training file: best (lowest) validation PER over the epochs, its complement (Eagle's accuracy
 # target, higher is better), and the test PER at the best validation epoch as NAS-Bench-ASR stores it.
@@ -52,7 +53,7 @@ def _row(row, columns, path, number):
   where = f'{path} row {number}'
   if not isinstance(row, (list, tuple)) or len(row) != len(columns):
     raise ValueError(f'{where}: expected {len(columns)} values ({", ".join(columns)}), got {row!r:.120}')
-  return nbasr.SPACE.check_hash(row[0], where), dict(zip(columns[1:], row[1:])), where
+  return space_lib.check_hash(row[0], 'NB-ASR graph hash', where), dict(zip(columns[1:], row[1:])), where
 
 
 def _training_value(values: dict, column: str, epochs: Optional[int], where: str) -> float:

@@ -12,7 +12,7 @@ Trainable parameters equal `darts.network_cost`.
 import numpy as np
 import tensorflow as tf
 
-from eagle_jax.spaces import darts
+from eagle_jax.spaces.darts import archs as darts
 
 _BN_EPSILON = 1e-5
 

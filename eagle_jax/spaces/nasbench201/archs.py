@@ -13,6 +13,12 @@ import numpy as np
 
 from eagle_jax.spaces import space as space_lib
 
+# What the space package re-exports (its public contract): everything defined here but the helpers.
+__all__ = ('OPS', 'NONE', 'SKIP', 'CONV1X1', 'CONV3X3', 'AVG_POOL', 'NUM_EDGES', 'NUM_ARCHS', 'EDGES',
+           'NUM_DAG_NODES', 'NUM_NODES', 'NUM_FEATURES', 'ArchLike', 'check_vectors', 'arch_vectors',
+           'from_arch_str', 'to_arch_str', 'as_vectors', 'index_of', 'is_valid', 'live_ops', 'encode',
+           'one_hot_pair_features', 'flops', 'params')
+
 OPS = ('none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3')
 NONE, SKIP, CONV1X1, CONV3X3, AVG_POOL = range(5)
 NUM_EDGES = 6
@@ -33,7 +39,7 @@ _ARCH_STR_RE = re.compile(r'^\|([^|~]+)~0\|\+\|([^|~]+)~0\|([^|~]+)~1\|\+\|([^|~
 @functools.lru_cache(maxsize=None)
 def _index_order() -> np.ndarray:
   """Base-5 codes (o0 least significant) of the 15625 archs in NB201 index order."""
-  with importlib.resources.files(__package__).joinpath('nasbench201_order.npy').open('rb') as f:
+  with importlib.resources.files(__package__).joinpath('order.npy').open('rb') as f:
     codes = np.load(f).astype(np.int64)
   codes.setflags(write=False)
   return codes
@@ -198,12 +204,6 @@ def encode(vecs) -> tuple:
   return adjacency, features
 
 
-def group_identical_encodings(vecs) -> tuple:
-  """Groups archs whose encodings are identical (the same network for Eagle): (representatives, inverse), see
-  `Space.group_identical_encodings`."""
-  return SPACE.group_identical_encodings(vecs)
-
-
 def one_hot_pair_features(vecs) -> np.ndarray:
   """One-hot op per edge (30) and one-hot op pair per edge pair (15 x 25), plus a constant."""
   vecs = as_vectors(vecs)
@@ -260,53 +260,3 @@ def params(vecs, prune: bool = True, num_classes: int = 100, image_size: int = 3
            cells_per_stage: int = 5) -> np.ndarray:
   """Trainable parameters of the NB201 network per arch (convs, BatchNorm affine, classifier)."""
   return _network_counts(vecs, prune, num_classes, image_size, channels, cells_per_stage)[1]
-
-
-class NasBench201(space_lib.Space):
-  """NB201 behind the Space interface: keys are op-vector tuples, strings are NB201 arch strings."""
-  name = 'nasbench201'
-  num_nodes = NUM_NODES
-  num_features = NUM_FEATURES
-  keras_builder = 'eagle_jax.measure.keras_model'
-
-  def as_keys(self, archs) -> np.ndarray:
-    return as_vectors(archs)
-
-  def hashable(self, keys) -> list:
-    return [tuple(v) for v in np.asarray(keys, np.int64).reshape(-1, NUM_EDGES).tolist()]
-
-  def to_str(self, key) -> str:
-    return to_arch_str(key)
-
-  def from_str(self, text: str) -> tuple:
-    return from_arch_str(text)
-
-  def is_valid(self, keys) -> np.ndarray:
-    return is_valid(keys)
-
-  def encode(self, keys) -> tuple:
-    return encode(keys)
-
-  def linear_features(self, keys) -> np.ndarray:
-    return one_hot_pair_features(keys)
-
-  def enumerate(self) -> np.ndarray:
-    return arch_vectors()
-
-  def index_of(self, keys) -> np.ndarray:
-    return np.asarray(index_of(as_vectors(keys)), np.int64)
-
-  def mutate(self, key, rng: np.random.Generator) -> tuple:
-    mutated = list(key)
-    edge = rng.integers(NUM_EDGES)
-    mutated[edge] = int(rng.choice([o for o in range(len(OPS)) if o != key[edge]]))
-    return tuple(mutated)
-
-  def flops(self, keys, **network) -> np.ndarray:
-    return flops(keys, **network)
-
-  def params(self, keys, **network) -> np.ndarray:
-    return params(keys, **network)
-
-
-SPACE = NasBench201()
