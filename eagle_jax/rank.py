@@ -53,7 +53,7 @@ def main(argv):
   output = Path(_OUTPUT.value)
   output.mkdir(parents=True, exist_ok=True)
   files.atomic_write_text(output / 'top.csv', table.getvalue())
-  summary = {'predictor': _PREDICTOR.value, 'space': space.name, 'candidates': int(len(ranked.scores)),
+  summary = {'predictor': _PREDICTOR.value, 'space': space.reference, 'candidates': int(len(ranked.scores)),
              'seed': _SEED.value, 'sampler': _SAMPLER.value, 'top_k': int(len(ranked.top)),
              'processes': jax.process_count(), 'devices': jax.device_count(), 'seconds': ranked.seconds}
   files.atomic_write_text(output / 'summary.json', json.dumps(summary, indent=2) + '\n')

@@ -20,7 +20,7 @@ import numpy as np
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.predictors import foresight, plots
+from eagle_jax.predictors import foresight, plots, priors
 from eagle_jax.proxies import scores as proxy_scores
 from eagle_jax.search import brpnas, defaults, job, replay, tables
 
@@ -101,7 +101,7 @@ def _baseline_traces(name: str, dataset, searched, seed: int) -> dict:
     for proxy in _PROXIES.value:
       block = foresight.proxy_block(zc)
       block.column = proxy
-      values = foresight.prior_values(block, space.name, keys)
+      values = priors.prior_values(block, space.name, keys)
       out[f'{proxy} order'] = (replay.score_trace(values, seed), max_budget)
   return out
 

@@ -1,7 +1,6 @@
 """Measurement: Keras NB201 networks, TFLite conversion, LiteRT timing, the remote server, the resumable driver."""
 import json
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys

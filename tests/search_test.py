@@ -11,7 +11,7 @@ from scipy import stats
 
 from conftest import NASLIB_NB201_CSV
 from eagle_jax import data, predictors
-from eagle_jax.predictors import experiment, foresight
+from eagle_jax.predictors import experiment, priors
 from eagle_jax.search import brpnas, defaults, job, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
@@ -216,11 +216,11 @@ def test_bundled_proxies_cover_the_whole_space_and_combine_by_rank():
     data.load_dataset('zc/nb201')
   block = _config().zero_cost
   block.update(measurement='zc/nb201', column='nwot+flops')
-  prior = foresight.load_proxy(block, 'nasbench201')
+  prior = priors.load_proxy(block, 'nasbench201')
   assert len(prior) == 15284 and prior.values.min() >= 0 and prior.values.max() <= 1
   nwot = data.load_dataset('zc/nb201', 'nwot')
   assert stats.spearmanr(prior.values, nwot.values[nwot.rows_of(prior.keys)]).statistic > 0.5
-  assert foresight.percentile_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [5 / 6, 0.0, 5 / 6, 1 / 3]
+  assert priors.percentile_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [5 / 6, 0.0, 5 / 6, 1 / 3]
 
 
 def test_spread_targets_do_not_depend_on_the_values_units():

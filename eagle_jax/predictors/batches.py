@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import models
+from eagle_jax.predictors import models, priors
 
 
 @flax.struct.dataclass
@@ -65,8 +65,7 @@ def card_augments(space, keys, card: dict) -> Optional[np.ndarray]:
   costs = cost_features(space, keys, card.get('cost_features', ()))
   columns = [] if costs is None else [costs]
   if card.get('prior'):
-    from eagle_jax.predictors import foresight  # pylint: disable=g-import-not-at-top  (data loading)
-    prior = foresight.prior_values(card['prior'], space.name, keys)
+    prior = priors.prior_values(card['prior'], space, keys)
     if np.isnan(prior).any():
       raise ValueError(f'the predictor reads zero-cost prior {card["prior"]["measurement"]}, which has no value '
                        f'for {space.to_str(keys[int(np.argmax(np.isnan(prior)))])}')

@@ -11,7 +11,7 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import baselines, batches, checkpoints, foresight, inference, initialization, metrics
+from eagle_jax.predictors import baselines, batches, checkpoints, foresight, inference, initialization, metrics, priors
 from eagle_jax.predictors import models, normalization, plots, splitting, training
 
 
@@ -127,7 +127,7 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
         if config.get('space_predictions', True):
           inference.infer_space(inference.load(workdir), workdir / 'space_predictions.pickle', overwrite=True)
   result = {**_aggregate(runs), 'repeats': runs, 'predictor': kind, 'head': head, 'dataset': dataset.name,
-            'space': dataset.space.name}
+            'space': dataset.space.reference}
   files.atomic_write_text(workdir / 'metrics.json', json.dumps(result, indent=2) + '\n')
   _write_predictions(workdir / 'predictions.csv', dataset, *predictions)
   rows, pred = predictions
@@ -145,7 +145,7 @@ def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, au
                                          load_from=options.get('load_from', ''),
                                          transfer_from=options.get('transfer_from', ''))
   if config.get('foresight') and config.foresight.measurement:  # Eagle's foresight: pre-train on proxy values
-    params = foresight.pretrain(model, params, foresight.load_proxy(config.foresight, dataset.space.name),
+    params = foresight.pretrain(model, params, priors.load_proxy(config.foresight, dataset.space),
                                 config.foresight, seed)
   if options.get('eval_only', False):
     return training.FitResult(params, 0, 0, [], 0.0)
@@ -156,7 +156,7 @@ def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, au
 
 def _card(config, dataset, normalizer: normalization.Normalizer, fitted: training.FitResult) -> dict:
   return {'model': config.model.to_dict(), 'dataset': dataset.name, 'units': dataset.units,
-          'space': dataset.space.name, 'lower_is_better': dataset.units == 's',
+          'space': dataset.space.reference, 'lower_is_better': dataset.units == 's',
           'cost_features': list(config.data.get('cost_features', ())),
           'normalization': {'min': normalizer.low, 'max': normalizer.high, 'log': normalizer.log},
           'best_epoch': fitted.best_epoch, 'seed': config.seed}

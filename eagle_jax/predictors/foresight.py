@@ -1,61 +1,11 @@
-"""Zero-cost warm-up (Eagle's foresight, reference 6.2): pre-train a predictor on zero-cost proxy values before it
-sees any trained model. Used by the train binary (`config.foresight`) and the search (`config.zero_cost`).
-
-A block's `column` may name several proxies joined by '+': the prior is then the mean of their percentile ranks
-(0 = worst, 1 = best; ties share their mean rank), over the archs every one of them scores. Ranks make proxies of
-different scales (log synflow, raw FLOPs) weigh alike.
+"""Zero-cost warm-up (Eagle's foresight, reference 6.2): pre-train a predictor on zero-cost proxy values (a block
+`priors.load_proxy` reads) before it sees any trained model. Used by the train binary (`config.foresight`) and the
+search (`config.zero_cost`).
 """
-import functools
-
 import ml_collections
-import numpy as np
 
-from eagle_jax import spaces
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import batches, models, normalization, splitting, training
-
-
-def load_proxy(block: ml_collections.ConfigDict, space) -> dataset_lib.Dataset:
-  """The proxy values named by a foresight / zero_cost config block (measurement, column, where_*)."""
-  if not block.get('measurement'):
-    raise ValueError('zero-cost warm-up needs a proxy file or bundled name in its `measurement` field')
-  where = {block.where_column: block.where_value} if block.get('where_column') else None
-  columns = (block.get('column') or '').split('+')
-  if len(columns) == 1:
-    return dataset_lib.load_dataset(block.measurement, columns[0] or None, where, space=space)
-  loaded = [dataset_lib.load_dataset(block.measurement, c, where, space=space) for c in columns]
-  proxies, proxies_space = [d.as_dict() for d in loaded], loaded[0].space
-  common = [k for k in proxies[0] if all(k in p for p in proxies[1:])]
-  if not common:
-    raise ValueError(f'{block.measurement}: no arch has a value for every one of {columns}')
-  ranks = np.mean([percentile_ranks(np.array([p[k] for k in common])) for p in proxies], axis=0)
-  return dataset_lib.Dataset.from_mapping(dict(zip(common, ranks)), f'{block.measurement}:{block.column}', '',
-                                          proxies_space)
-
-
-PROXY_FIELDS = ('measurement', 'column', 'where_column', 'where_value')  # what names a block's proxy values
-
-
-def prior_values(block, space: str, keys: np.ndarray) -> np.ndarray:
-  """The proxy value (`load_proxy`) of each of `keys` (NaN where the proxy has none); `block` may be a dict."""
-  lookup = _prior_lookup(tuple((k, block.get(k, '')) for k in PROXY_FIELDS), space)
-  return np.array([lookup.get(key, np.nan) for key in spaces.get(space).hashable(keys)], np.float64)
-
-
-@functools.lru_cache(maxsize=4)
-def _prior_lookup(block_items: tuple, space: str) -> dict:
-  """{key: value} of a proxy block, loaded once per process (ranking asks for it chunk after chunk)."""
-  return load_proxy(ml_collections.ConfigDict(dict(block_items)), space).as_dict()
-
-
-def percentile_ranks(values: np.ndarray) -> np.ndarray:
-  """Rank of each value in [0, 1] (0 = smallest), ties sharing their mean rank."""
-  values = np.asarray(values, np.float64)
-  if len(values) < 2:
-    return np.zeros(len(values))
-  unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-  mean_rank = np.cumsum(counts) - (counts + 1) / 2.0  # 0-based mean position of each distinct value
-  return mean_rank[inverse.reshape(-1)] / (len(values) - 1)
 
 
 def pretrain(model: models.Predictor, params, proxy: dataset_lib.Dataset, block: ml_collections.ConfigDict,

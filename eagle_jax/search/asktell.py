@@ -105,7 +105,7 @@ class AskTell:
 
   def tell_file(self, path) -> int:
     """Reads a results file (CSV `arch_str,value`, or an Eagle-format pickle) and tells its values."""
-    results = dataset_lib.load_measurements(path, space=self.space.name)
+    results = dataset_lib.load_measurements(path, space=self.space)
     return self.tell(results, str(path))
 
   # ----- asking -----
@@ -119,7 +119,7 @@ class AskTell:
   def _stream(self):
     search = self.config.search
     if search.candidate_file:  # the archs of a file (e.g. genotypes someone else scored)
-      keys = dataset_lib.load_dataset(search.candidate_file, space=self.space.name).keys
+      keys = dataset_lib.load_dataset(search.candidate_file, space=self.space).keys
       return lambda: iter([keys])
     return ranking.candidate_stream(self.space, search.candidates, search.candidate_seed, search.sampler)
 
@@ -164,9 +164,9 @@ class AskTell:
     options = brpnas.iteration_training(config.training, iteration, config.search.iterations)
     fitted = training.fit(model, params, arrays, None, options, seed=config.seed + iteration, progress=False)
     (self.workdir / NEXT).mkdir(parents=True, exist_ok=True)
-    checkpoints.save(self.workdir / NEXT, fitted.params, predictor_card(config, self.space.name))
+    checkpoints.save(self.workdir / NEXT, fitted.params, predictor_card(config, self.space.reference))
     self.state['params_sha256'] = checkpoints.params_digest(fitted.params)
-    return inference.load(self.workdir / NEXT, self.space.name), fitted
+    return inference.load(self.workdir / NEXT, self.space), fitted
 
   def _latency_mask(self):
     """With config.latency.limit: a mask function keeping candidates the latency predictor puts under it."""
@@ -175,7 +175,7 @@ class AskTell:
       return None
     if not latency.checkpoint:
       raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir')
-    predictor = inference.load(latency.checkpoint, self.space.name)
+    predictor = inference.load(latency.checkpoint, self.space)
     if predictor.binary:
       raise ValueError(f'{latency.checkpoint} is a binary predictor; a latency limit needs a unary one')
     return lambda keys: predictor.predict(keys) <= latency.limit
@@ -222,7 +222,7 @@ class AskTell:
     files.atomic_write_text(self.workdir / TO_TRAIN, ''.join(f'{text}\n' for text in to_train))
     told = self.state['told']
     best = max(told, key=told.get) if told else None
-    summary = {'space': self.space.name, 'iteration': self.state['iteration'], 'told': len(told),
+    summary = {'space': self.space.reference, 'iteration': self.state['iteration'], 'told': len(told),
                'new_results': new, 'budget': self.config.search.budget, 'to_train': len(to_train),
                'finished': self.finished, 'best_told': {'arch_str': best, 'value': told[best]} if best else None,
                'history': self.state['history']}

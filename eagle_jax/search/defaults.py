@@ -8,7 +8,7 @@ from eagle_jax.predictors import foresight
 
 def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
   """Binary GCN (Eagle's acc_gcn_nasbench201_bin values), 100 models over 5 iterations, sample_best2; the
-  space's bundled zero-cost prior where it has one (`Space.prior`)."""
+  space's bundled zero-cost prior where it has one (`Space.prior`). `space` '' leaves it to --config.space."""
   predictor = predictor_defaults.eagle_config(measurement, space, head='default')
   predictor.training.batch_size = 16  # models per step: all 240 ordered pairs from one embedding pass
   config = ml_collections.ConfigDict()
@@ -40,9 +40,10 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
   # comparator reads synflow's percentile rank beside the graph. Spaces that bundle no proxies: 'none' unless
   # you give a file.
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
-  prior = spaces.get(space).prior
+  space = spaces.get(space) if space else None  # generic configs name no space yet: no bundled prior
+  prior = space is not None and space.prior
   config.zero_cost.update(mode='simple+augment' if prior else 'none',  # none | warmup | simple | augment | simple+augment
-                          column=spaces.get(space).prior_column if prior else '')
+                          column=space.prior_column if prior else '')
   return config
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import checkpoints, foresight, initialization, metrics, plots
+from eagle_jax.predictors import checkpoints, foresight, initialization, metrics, plots, priors
 from eagle_jax.search import asktell, brpnas, defaults, logs, tables
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment', 'simple+augment')
@@ -28,7 +28,7 @@ def load_benchmark(config: ml_collections.ConfigDict):
 
 def prior_block(config) -> dict:
   """config.zero_cost's proxy fields, the bundled proxies filled in where measurement is ''."""
-  block = {k: config.zero_cost.get(k, '') for k in foresight.PROXY_FIELDS}
+  block = {k: config.zero_cost.get(k, '') for k in priors.PROXY_FIELDS}
   block['measurement'] = block['measurement'] or defaults.bundled_proxies(config)
   return block
 
@@ -43,7 +43,7 @@ def _zero_cost(config, dataset: dataset_lib.Dataset):
     return None, None, np.ones(len(candidates), bool)
   block = prior_block(config)
   zc = ml_collections.ConfigDict({**zc.to_dict(), **block})
-  scores = foresight.prior_values(block, dataset.space.name, candidates)
+  scores = priors.prior_values(block, dataset.space, candidates)
   covered = ~np.isnan(scores)
   if not covered.any():
     raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
@@ -84,7 +84,7 @@ def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) 
   if len(rows) == 0:
     raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
   rank_space = config.search.get('rank_space', False)
-  card = asktell.predictor_card(config, dataset.space.name, None if augments is None else prior_block(config))
+  card = asktell.predictor_card(config, dataset.space.reference, None if augments is None else prior_block(config))
   evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
   init = (brpnas.transfer_init(config, latency.checkpoint, 0 if augments is None else augments.shape[1])
           if latency.limit and latency.transfer else None)
@@ -134,7 +134,7 @@ def _restricted(searched, rows):
 def _latency_report(latency, dataset, searched, trained_rows) -> dict:
   """With true latencies: trained models over the limit (false positives) and the best that truly meets it,
   among the trained models the measurement holds (a measured sample of a large space holds only some)."""
-  truth = dataset_lib.load_dataset(latency.measurement, space=dataset.space.name)
+  truth = dataset_lib.load_dataset(latency.measurement, space=dataset.space)
   report = {'limit': latency.limit, 'trained': int(len(trained_rows))}
   measured = truth.has(dataset.keys[trained_rows])
   trained_rows = trained_rows[measured]

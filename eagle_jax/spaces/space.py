@@ -295,7 +295,8 @@ def get(name) -> Space:
   if isinstance(name, Space):
     return name
   if not isinstance(name, str) or not name:
-    raise ValueError(f'a search space is named by a string, got {name!r}')
+    raise ValueError(f'no search space given ({name!r}): set config.space (or --space) to one of '
+                     f'{", ".join(BUILT_IN + tuple(_REGISTERED))}, or MODULE:ATTRIBUTE for your own')
   if name in _REGISTERED:
     return _REGISTERED[name]
   if name in BUILT_IN:

@@ -88,7 +88,7 @@ def _adapt(config, workdir: Path, pretrained, measured, chosen) -> dict:
                              options.finetune_steps, options.finetune_lr)
   seconds = time.perf_counter() - start
   card = {'model': dict(pretrained.model_config, head='unary'), 'dataset': measured.name, 'units': 's',
-          'space': space.name, 'lower_is_better': True, 'cost_features': list(pretrained.cost_features),
+          'space': space.reference, 'lower_is_better': True, 'cost_features': list(pretrained.cost_features),
           'normalization': {'min': 0.0, 'max': 1.0, 'log': True}, 'best_epoch': 0, 'seed': config.seed,
           'transfer': {'method': options.method, 'samples': len(measured), 'sources': list(pretrained.device_names)}}
   checkpoints.save(workdir, adapted.predictor_params(), card)

@@ -182,11 +182,11 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
   params = jax.device_get(best[1])
   kernel, bias = np.asarray(params['heads']['kernel'], np.float64), np.asarray(params['heads']['bias'], np.float64)
   heads = np.concatenate([kernel * spread, (bias * spread + mean)[None]], axis=0)  # raw log seconds
-  pretrained = Pretrained(config.model.to_dict(), params['body'], heads, 0.0, table.names, table.space.name,
+  pretrained = Pretrained(config.model.to_dict(), params['body'], heads, 0.0, table.names, table.space.reference,
                           {'cost_features': list(names)})
   residual = pretrained.embed(table.keys[held_rows]) @ heads - log_latency[held_rows]
   pretrained.noise_var = float(np.nanmean(np.nanvar(residual, axis=0)))
-  pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.name,
+  pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.reference,
                      'model': config.model.to_dict(),
                      'devices': list(table.names), 'sources': list(config.transfer.sources),
                      'heads': heads.tolist(), 'noise_var': pretrained.noise_var, 'best_epoch': best[2],
