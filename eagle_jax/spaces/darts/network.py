@@ -12,7 +12,10 @@ Trainable parameters equal `darts.network_cost`.
 import numpy as np
 import tensorflow as tf
 
+from eagle_jax.spaces import space as space_lib
 from eagle_jax.spaces.darts import archs as darts
+
+_SPACE = space_lib.get('darts')  # keys, strings and specs in, the package's own Space
 
 _BN_EPSILON = 1e-5
 
@@ -76,7 +79,7 @@ def _cell(s0, s1, cell_key, channels: int, reduction: bool, reduction_prev: bool
 def build(key, input_size=(1, 32, 32, 3), init_channels: int = 16, layers: int = 8, num_classes: int = 10,
           seed: int = 0) -> tf.keras.Model:
   """The Keras network of one genotype (text, Genotype or 32-int key), random weights from `seed`."""
-  key = darts.SPACE.key(key)
+  key = _SPACE.key(key)
   tf.keras.utils.set_random_seed(seed)
   inputs = tf.keras.Input(batch_shape=tuple(input_size))
   stem = _bn(tf.keras.layers.Conv2D(3 * init_channels, 3, padding='same', use_bias=False)(inputs))

@@ -10,7 +10,10 @@ feeds, and onto the output when it feeds it directly (added to the concatenation
 import numpy as np
 import tensorflow as tf
 
+from eagle_jax.spaces import space as space_lib
 from eagle_jax.spaces.nasbench101 import archs as nb101
+
+_SPACE = space_lib.get('nasbench101')  # keys, strings and specs in, the package's own Space
 
 
 def _conv_bn_relu(x, channels: int, kernel: int):
@@ -57,8 +60,8 @@ def build(key, input_size=(1, 32, 32, 3), stem_channels: int = 128, num_stacks: 
           modules_per_stack: int = 3, num_classes: int = 10, seed: int = 0) -> tf.keras.Model:
   """The Keras network of one NB101 cell (a module hash or an (adjacency, ops) spec), random weights from
   `seed`."""
-  key = nb101.SPACE.key(key)
-  matrix, ops = nb101.SPACE.spec(key)
+  key = _SPACE.key(key)
+  matrix, ops = _SPACE.spec(key)
   matrix = np.asarray(matrix)
   tf.keras.utils.set_random_seed(seed)
   inputs = tf.keras.Input(batch_shape=tuple(input_size))

@@ -12,7 +12,10 @@ input outputs zeros. Trainable parameters equal `nasbench_asr.network_cost`.
 import numpy as np
 import tensorflow as tf
 
+from eagle_jax.spaces import space as space_lib
 from eagle_jax.spaces.nasbench_asr import archs as nbasr
+
+_SPACE = space_lib.get('nasbench_asr')  # keys, strings and specs in, the package's own Space
 
 
 def _clipped_relu(x):
@@ -57,8 +60,8 @@ def build(key, input_size=(1, 150, 80), filters=(600, 800, 1000, 1200), cells=(3
           kernel: int = 8, strides=(1, 1, 2, 2), groups: int = 100, rnn_units: int = 500, num_classes: int = 48,
           seed: int = 0) -> tf.keras.Model:
   """The Keras network of one NB-ASR arch (a graph hash or an arch vector), random weights from `seed`."""
-  key = nbasr.SPACE.key(key)
-  matrix, codes = nbasr.cell_vertices(nbasr.SPACE.vectors([key])[0])
+  key = _SPACE.key(key)
+  matrix, codes = nbasr.cell_vertices(_SPACE.vectors([key])[0])
   tf.keras.utils.set_random_seed(seed)
   inputs = tf.keras.Input(batch_shape=tuple(input_size))
   features = input_size[-1]
