@@ -42,6 +42,7 @@ def _to_train(workdir):
   return (workdir / 'to_train.txt').read_text().splitlines()
 
 
+@pytest.mark.slow
 def test_ask_tell_runs_a_whole_search_with_repeats_and_a_crash(tmp_path):
   config, workdir = _config(), tmp_path / 'search'
   first = job.run(config, workdir, progress=False)

@@ -90,6 +90,7 @@ def test_a_silent_client_holds_only_its_own_connection():
       sock.close()
 
 
+@pytest.mark.slow
 def test_malformed_and_oversized_requests_get_4xx_with_a_message(tiny_model):
   with running_server(limits=server.Limits(max_body_mb=0.5, max_tensor_mb=64)) as port:
     status, error = _status_and_error(_raw(port, b'POST /measure HTTP/1.1\r\nContent-Length: -1\r\n\r\n'))

@@ -120,6 +120,7 @@ def test_encoding_golden_rows():
                                '0000010']
 
 
+@pytest.mark.slow
 def test_keys_strings_mutation_and_bad_input():
   assert SPACE.from_str(SPACE.to_str(KNOWN_HASH)) == KNOWN_HASH
   rng = np.random.default_rng(0)

@@ -85,6 +85,7 @@ def test_probe_batch_data_free_and_user_files(tmp_path):
 TINY_NB201 = dict(channels=4, cells_count=1, num_classes=10, seed=0)
 
 
+@pytest.mark.slow
 def test_supernet_scores_the_network_the_measure_binary_builds():
   """Same cell, different random weights: nwot and synflow barely move; the gradient proxies keep their scale."""
   images, labels = scores.probe_batch((8, 32, 32, 3), 10, 0)
