@@ -7,7 +7,7 @@ import numpy as np
 
 from eagle_jax.spaces import space as space_lib
 from eagle_jax.spaces.nasbench101 import files
-from eagle_jax.spaces.nasbench101.archs import _SPECS, _pad, _unpad
+from eagle_jax.spaces.nasbench101.archs import _SPECS, _unpad
 from eagle_jax.spaces.nasbench101.archs import *  # pylint: disable=wildcard-import,unused-wildcard-import
 
 
