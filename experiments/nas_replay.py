@@ -22,7 +22,7 @@ from absl import app, flags
 from eagle_jax import files
 from eagle_jax.predictors import foresight, plots, priors
 from eagle_jax.proxies import scores as proxy_scores
-from eagle_jax.search import brpnas, defaults, job, replay, tables
+from eagle_jax.search import candidates, defaults, engine, job, parts, replay, tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -75,11 +75,12 @@ def _brp_traces(name: str, dataset, searched, seed: int) -> dict:
     for budget in budgets:
       config = _config(name, variant, budget)
       config.seed = seed
-      augments, warmup, covered = job._zero_cost(config, dataset)  # pylint: disable=protected-access
-      if not covered.all():
-        raise ValueError(f'{variant}: the zero-cost prior covers {covered.sum()} of {len(covered)} candidates')
-      evaluate = lambda k: searched[dataset.rows_of(k)]
-      result = brpnas.run_search(config, dataset.keys, evaluate, augments, warmup, progress=False)
+      table = candidates.TableCandidates(dataset.space, dataset.keys)
+      eligible = parts.eligible(config, table)
+      if not eligible.all():
+        raise ValueError(f'{variant}: the zero-cost prior covers {eligible.sum()} of {len(eligible)} candidates')
+      search = parts.build(config, table, eligible_mask=eligible)
+      result = engine.run(search, lambda rows: searched[rows], progress=False)
       label = f'BRP-NAS ({variant})' + (f' at {budget}' if budget else '')
       out[label] = (np.asarray(result.trace), config.search.budget)
   return out

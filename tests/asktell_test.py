@@ -12,7 +12,7 @@ import pytest
 from conftest import NASLIB_DARTS_JSON as NASLIB_JSON
 from eagle_jax import data, spaces
 from eagle_jax.predictors import inference
-from eagle_jax.search import asktell, job
+from eagle_jax.search import asktell, job, logs
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = spaces.get('darts')
@@ -76,7 +76,7 @@ def test_ask_tell_runs_a_whole_search_with_repeats_and_a_crash(tmp_path):
   shutil.copytree(tmp_path / 'before', crashed)
   session = asktell.AskTell(config, crashed)
   session.tell_file(config.search.results)
-  session._train()  # pylint: disable=protected-access  (dies here: the retrained predictor is staged, no state)
+  session.fit()  # dies here: the retrained predictor is staged, no state written
   assert (crashed / asktell.NEXT).exists()
   assert job.run(config, crashed, progress=False)['told'] == 6 and _to_train(crashed) == expected
   assert not (crashed / asktell.NEXT).exists()
@@ -110,7 +110,8 @@ def test_nb201_search_runs_as_ask_tell_over_the_whole_space(tmp_path):
   config = __import__('configs.search.brp_nasbench201', fromlist=['get_config']).get_config()
   config.model.update(num_layers=2, num_hidden=32)
   config.training.update(epochs=5, batch_size=8)
-  config.search.update(mode='ask_tell', budget=8, iterations=2, top_pool=50)
+  config.search.update(mode='ask_tell', budget=8, iterations=2)
+  config.data.measurement = ''  # ask_tell reads no table (refused if given)
   workdir = tmp_path / 'nb201'
   job.run(config, workdir, progress=False)
   accuracy = data.load_dataset('nb201/cifar100')
@@ -121,8 +122,35 @@ def test_nb201_search_runs_as_ask_tell_over_the_whole_space(tmp_path):
   results.write_text('arch_str,value\n' + ''.join(f'{t},{v}\n' for t, v in zip(asked, values)))
   config.search.results = str(results)
   summary = job.run(config, workdir, progress=False)
-  assert summary['told'] == 4 and summary['to_train'] == 4 and summary['history'][-1]['candidates'] == 15284
+  assert summary['told'] == 4 and summary['to_train'] == 4 and summary['candidates'] == 15284
   assert not set(_to_train(workdir)) & set(asked)
+
+
+def test_ask_tell_and_benchmark_mode_are_one_engine(tmp_path):
+  """The same config searched both ways over the same archs picks the same models in the same order."""
+  config = _config()
+  config.search.update(candidate_file='', candidates=0, mode='benchmark')
+  config.data.measurement = str(NASLIB_JSON)
+  benchmark = job.run(config, tmp_path / 'benchmark', progress=False)
+  trace = logs.read_trace(tmp_path / 'benchmark' / 'trace.txt', SPACE)[:config.search.budget]
+  config = _config()
+  workdir = tmp_path / 'ask_tell'
+  while not job.run(config, workdir, progress=False)['finished']:
+    config.search.results = str(_train(_to_train(workdir), tmp_path / 'results.csv'))
+  asked = json.loads((workdir / 'state.json').read_text())['asked']
+  assert len(asked) == len(trace) == 20
+  assert [SPACE.from_str(t) for t in asked] == trace
+  assert benchmark['best_found']['arch_str'] in asked
+
+
+def test_fields_of_the_other_mode_are_refused(tmp_path):
+  config = _config()
+  config.data.measurement = str(NASLIB_JSON)
+  with pytest.raises(ValueError, match='config.data.measurement=.* benchmark mode only'):
+    job.run(config, tmp_path / 'a', progress=False)
+  config.search.mode = 'benchmark'
+  with pytest.raises(ValueError, match=r'config.search.candidates=10000000 is read in ask_tell mode only'):
+    job.run(config, tmp_path / 'b', progress=False)
 
 
 @pytest.mark.slow
@@ -148,5 +176,5 @@ def test_darts_search_under_a_latency_limit_asks_only_for_fast_genotypes(tmp_pat
   with pytest.raises(ValueError, match='other settings'):
     job.run(config, workdir, progress=False)
   config.search.results = ''
-  with pytest.raises(ValueError, match='only 0 candidates meet config.latency.limit'):
+  with pytest.raises(ValueError, match='config.latency.limit=1e-09 s keeps no candidate'):
     job.run(config, tmp_path / 'too_tight', progress=False)

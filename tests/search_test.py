@@ -12,7 +12,7 @@ from scipy import stats
 from conftest import NASLIB_NB201_CSV
 from eagle_jax import data, predictors
 from eagle_jax.predictors import experiment, priors
-from eagle_jax.search import brpnas, defaults, job, logs, replay, selection, tables
+from eagle_jax.search import defaults, job, learners, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +187,7 @@ def test_bad_inputs_are_named(tmp_path):
   config.zero_cost.mode = 'sideways'
   with pytest.raises(ValueError, match='zero_cost.mode must be one of'):
     job.run(config, tmp_path / 'c', progress=False)
-  with pytest.raises(ValueError, match='selection mode must be one of'):
+  with pytest.raises(ValueError, match='config.search.selection must be one of'):
     selection.Selector('greedy', 10, np.random.default_rng(0))
 
 
@@ -227,9 +227,9 @@ def test_spread_targets_do_not_depend_on_the_values_units():
   search = _config().search
   search.target_spread = True
   values = np.array([70.0, 71.5, 65.0, 72.3, 10.0])
-  assert np.allclose(brpnas.comparator_targets(values, search), brpnas.comparator_targets(values / 100 + 3, search))
+  assert np.allclose(learners.comparator_targets(values, search), learners.comparator_targets(values / 100 + 3, search))
   search.target_spread = False
-  assert np.allclose(brpnas.comparator_targets(values, search), values * search.target_scale)
+  assert np.allclose(learners.comparator_targets(values, search), values * search.target_scale)
 
 
 @pytest.mark.slow

@@ -5,12 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ml_collections
 import numpy as np
 import pytest
 
 from eagle_jax import data, predictors, spaces
 from eagle_jax.predictors import batches
-from eagle_jax.search import brpnas
+from eagle_jax.search import candidates, parts
 from eagle_jax.transfer import adaptation, devices, evaluation, job, pretraining
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,8 @@ def test_choose_adapt_and_benchmark_modes_end_to_end(tmp_path):
   predictor = predictors.load(workdir)
   assert predictor.lower_is_better and np.all(predictor.predict(chosen) > 0)
   keys = NB201.enumerate()[:2000]
-  keep = brpnas.latency_filter(NB201, keys, str(workdir), float(np.median(truth.values)))
+  limit = ml_collections.ConfigDict(dict(limit=float(np.median(truth.values)), checkpoint=str(workdir)))
+  keep = parts.latency_mask(NB201, candidates.TableCandidates(NB201, keys), limit)
   assert 0 < keep.sum() < len(keys)
   bench = transfer('--config.benchmark=True', '--config.data.measurement=help/titanx_1',
                    '--config.transfer.method=flops')  # baselines are allowed in benchmark mode

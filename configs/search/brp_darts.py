@@ -12,6 +12,6 @@ from eagle_jax.search import defaults
 
 def get_config():
   config = defaults.brp_config('', space='darts')
-  config.search.update(mode='ask_tell', budget=100, iterations=5, candidates=10_000_000, sampler='fast',
-                       candidate_seed=0, top_pool=100)
+  config.search.update(mode='ask_tell', selection='top_pool', budget=100, iterations=5, candidates=10_000_000,
+                       sampler='fast', candidate_seed=0, top_pool=100)
   return config

@@ -59,13 +59,16 @@ def cost_features(space, keys, names) -> Optional[np.ndarray]:
   return np.log10(np.stack(columns, axis=1)).astype(np.float32)
 
 
-def card_augments(space, keys, card: dict) -> Optional[np.ndarray]:
+def card_augments(space, keys, card: dict, fill_missing: Optional[float] = None) -> Optional[np.ndarray]:
   """The augments a saved predictor reads: its cost features, then its zero-cost prior (card['prior'], a
-  foresight block) when a search trained it with one; None when it reads none."""
+  foresight block) when a search trained it with one; None when it reads none. An arch the prior has no value
+  for is refused, or given `fill_missing` (a search scoring candidates it will never pick)."""
   costs = cost_features(space, keys, card.get('cost_features', ()))
   columns = [] if costs is None else [costs]
   if card.get('prior'):
     prior = priors.prior_values(card['prior'], space, keys)
+    if fill_missing is not None:
+      prior = np.where(np.isnan(prior), fill_missing, prior)
     if np.isnan(prior).any():
       raise ValueError(f'the predictor reads zero-cost prior {card["prior"]["measurement"]}, which has no value '
                        f'for {space.to_str(keys[int(np.argmax(np.isnan(prior)))])}')

@@ -28,13 +28,13 @@ class TrainedPredictor:
     self.lower_is_better = bool(card.get('lower_is_better', False))
     scaling = card['normalization']
     self.normalizer = normalization.Normalizer(scaling['min'], scaling['max'], scaling.get('log', False))
-    self._apply = batches.make_apply(self.model)
+    self.apply = batches.make_apply(self.model)
 
   def head_terms(self, keys=None, progress: bool = False) -> dict:
     """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding."""
     keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
     augments = batches.card_augments(self.space, keys, self.card)
-    return EncodedSet(self.space, keys, augments).terms(self._apply, self.params, progress)
+    return EncodedSet(self.space, keys, augments).terms(self.apply, self.params, progress)
 
   def predict(self, keys=None, progress: bool = False) -> np.ndarray:
     """Values in the target's units (unary), or a ranking score (binary: higher = larger target)."""

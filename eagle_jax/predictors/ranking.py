@@ -60,8 +60,9 @@ def _merge_top(best_scores, best_index, scores, index, top_k):
 class Scorer:
   """Scores key arrays of the predictor's space, a sharded step at a time."""
 
-  def __init__(self, predictor, mesh: Optional[Mesh] = None, step: int = STEP):
-    self.predictor, self.space = predictor, predictor.space
+  def __init__(self, predictor, mesh: Optional[Mesh] = None, step: int = STEP,
+               fill_missing: Optional[float] = None):
+    self.predictor, self.space, self.fill_missing = predictor, predictor.space, fill_missing
     self.mesh = mesh or local_mesh()
     devices = self.mesh.devices.size
     self.step = -(-step // devices) * devices
@@ -74,7 +75,7 @@ class Scorer:
       part = keys[start:start + self.step]
       rows = np.arange(self.step) % len(part)  # a fixed shape: one compilation
       adjacency, features = self.space.encode(part[rows])
-      augments = batches.card_augments(self.space, part[rows], self.predictor.card)
+      augments = batches.card_augments(self.space, part[rows], self.predictor.card, self.fill_missing)
       if augments is None:
         augments = np.zeros((self.step, 0), np.float32)
       out[start:start + len(part)] = np.asarray(self._score(self._params, jnp.asarray(adjacency),
@@ -84,14 +85,15 @@ class Scorer:
 
 
 def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh: Optional[Mesh] = None,
-                owned=None, keep=None, total: Optional[int] = None, progress: bool = False) -> Ranked:
+                owned=None, keep=None, total: Optional[int] = None, progress: bool = False,
+                fill_missing: Optional[float] = None) -> Ranked:
   """Scores every candidate of `chunks` (key arrays, in stream order) and keeps the best `top_k`.
 
   `owned(chunk_index) -> bool` restricts scoring to some chunks (a process's share; the others' scores are NaN);
   `keep(keys) -> bool mask` excludes candidates (score -inf; e.g. over a latency limit); `total` (candidates)
-  only sizes the progress bar."""
+  only sizes the progress bar; `fill_missing`: see `batches.card_augments`."""
   start_time = time.perf_counter()
-  scorer = Scorer(predictor, mesh)
+  scorer = Scorer(predictor, mesh, fill_missing=fill_missing)
   scores, best_scores, best_index, best_keys = [], np.empty(0, np.float32), np.empty(0, np.int64), {}
   offset = 0
   bar = tqdm.tqdm(total=total, desc='ranking', unit='model', disable=not progress, leave=False)
@@ -138,15 +140,22 @@ def _gather(array: np.ndarray) -> np.ndarray:
   return np.asarray(multihost_utils.process_allgather(array))
 
 
+def gather_scores(scores: np.ndarray) -> np.ndarray:
+  """Every candidate's score from the processes' shares (each NaN outside the chunks it owns)."""
+  if jax.process_count() == 1:
+    return scores
+  return np.fmax.reduce(_gather(np.asarray(scores, np.float32)), axis=0)
+
+
 def rank_across_processes(predictor, make_chunks, top_k: int = 1000, keep=None, total: Optional[int] = None,
-                          progress: bool = False) -> Ranked:
+                          progress: bool = False, fill_missing: Optional[float] = None) -> Ranked:
   """`rank_stream` split over the processes of a `jax.distributed` run: every process draws the same seeded stream
   (`make_chunks()`), scores the chunks whose index modulo the process count is its own, on all its local devices;
   the top-k are then merged, so every process returns the same top-k (its `scores` hold its own share, NaN
   elsewhere). With one process this is `rank_stream`."""
   count, me = jax.process_count(), jax.process_index()
   ranked = rank_stream(predictor, make_chunks(), top_k, owned=lambda number: number % count == me, keep=keep,
-                       total=total, progress=progress and me == 0)
+                       total=total, progress=progress and me == 0, fill_missing=fill_missing)
   if count == 1:
     return ranked
   k = len(ranked.top)

@@ -22,16 +22,18 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
   # targets and found the CIFAR-100 global best within 100 models in 2/10 replay seeds; 1.0 in 8/10, and it beat
   # 0.1 on CIFAR-10 (best trained in the top 0.1% in 9/10 seeds against 6/10). See experiments/README.md.
   config.search = ml_collections.ConfigDict(dict(
-      budget=100, iterations=5, selection='sample_best2', target_scale=1.0,
-      target_spread=False,  # True: targets count spreads of the values trained (brpnas.comparator_targets)
+      budget=100, iterations=5, target_scale=1.0,
+      selection='sample_best2',  # or sample_best | random | halving | top_pool (selection.py), in both modes
+      target_spread=False,  # True: targets count spreads of the values trained (learners.comparator_targets)
       prior_exploit=0.5,  # with a zero-cost prior: share of the first iteration from its top (the rest sampled)
       rank_space=False,  # rank_space: also write space_ranking.txt, every arch of the space best first
-      mode='benchmark',  # 'benchmark': values from config.data; 'ask_tell': you train the models (asktell.py)
+      mode='benchmark',  # 'benchmark': values from config.data; 'ask_tell': you train the models (asktell.py);
+                         # both run the one engine (engine.py), and a field one mode does not read is refused
       results='',        # ask_tell: the file of values of the models asked for (CSV arch_str,value or pickle)
       candidates=0,      # ask_tell: candidates sampled from the space (0: every valid arch of a finite space)
       sampler='fast', candidate_seed=0,  # ask_tell: how candidates are sampled (DARTS: 'fast' or 'eagle')
       candidate_file='',  # ask_tell: take the candidates from this file's archs instead
-      top_pool=100))     # ask_tell: half of each batch is drawn at random from this many predicted best
+      top_pool=100))     # selection='top_pool': the rest of each batch is drawn from this many predicted best
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))
   # Zero-cost priors. measurement '' = the proxies this project bundles for the benchmark searched
   # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).

@@ -9,63 +9,24 @@ import numpy as np
 
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import checkpoints, foresight, initialization, metrics, plots, priors
-from eagle_jax.search import asktell, brpnas, defaults, logs, tables
+from eagle_jax.predictors import checkpoints, metrics, plots
+from eagle_jax.search import asktell, candidates, engine, logs, parts, tables
 
-ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment', 'simple+augment')
 LOG, SUMMARY = 'log.txt', 'summary.json'
 RUN_OUTPUTS = (SUMMARY, 'trace.txt', 'space_ranking.txt', 'search_curve.png')  # replaced by each run
 
 
 def load_benchmark(config: ml_collections.ConfigDict):
   """(candidates dataset, searched values, reported values, description) from config.data."""
-  dataset = dataset_lib.load_dataset(config.data.measurement, config.data.get('column') or None,
-                                     space=config.get('space'))
-  dataset = dataset.subset(dataset.valid)
+  dataset = parts.table_of(config)
   searched, reported, description = tables.search_and_report_values(dataset, config.data.search_on)
   return dataset, searched, reported, description
-
-
-def prior_block(config) -> dict:
-  """config.zero_cost's proxy fields, the bundled proxies filled in where measurement is ''."""
-  block = {k: config.zero_cost.get(k, '') for k in priors.PROXY_FIELDS}
-  block['measurement'] = block['measurement'] or defaults.bundled_proxies(config)
-  return block
-
-
-def _zero_cost(config, dataset: dataset_lib.Dataset):
-  """(augments, warm-up, candidate mask) from config.zero_cost for the dataset's candidates."""
-  candidates = dataset.keys
-  zc = config.zero_cost
-  if zc.mode not in ZERO_COST_MODES:
-    raise ValueError(f'config.zero_cost.mode must be one of {ZERO_COST_MODES}, got {zc.mode!r}')
-  if zc.mode == 'none':
-    return None, None, np.ones(len(candidates), bool)
-  block = prior_block(config)
-  zc = ml_collections.ConfigDict({**zc.to_dict(), **block})
-  scores = priors.prior_values(block, dataset.space, candidates)
-  covered = ~np.isnan(scores)
-  if not covered.any():
-    raise ValueError(f'zero-cost file {zc.measurement} has no value for any candidate')
-  if zc.mode == 'augment':  # every model needs its proxy value: search over the covered candidates
-    return scores[:, None], None, covered
-  if zc.mode == 'simple+augment':  # first picks by the proxy, which the predictor also reads
-    return scores[:, None], (scores, None), covered
-  if zc.mode == 'simple':
-    return None, (np.where(covered, scores, -np.inf), None), np.ones(len(candidates), bool)
-  model = initialization.create_model(config.model)
-  params = initialization.fresh_params(model, dataset.space, config.seed)
-  covered_proxy = dataset_lib.Dataset(candidates[covered], scores[covered], space=dataset.space)
-  params = foresight.pretrain(model, params, covered_proxy, zc, config.seed)
-  return None, (None, params), np.ones(len(candidates), bool)
 
 
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Runs the configured search and writes its outputs under `workdir`; returns the summary. In 'ask_tell' mode
   this is one step: tell config.search.results (if set), write the models to train next (asktell.py)."""
-  mode = config.search.get('mode', 'benchmark')
-  if mode not in ('benchmark', 'ask_tell'):
-    raise ValueError(f"config.search.mode must be 'benchmark' or 'ask_tell', got {mode!r}")
+  mode = parts.check_mode(config)
   with files.output_dir(workdir) as workdir:
     if mode == 'ask_tell':
       return asktell.AskTell(config, workdir).step(config.search.results or None, progress)
@@ -74,41 +35,35 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
 
 def _run_into(config: ml_collections.ConfigDict, workdir: Path, progress: bool) -> dict:
   dataset, searched, reported, description = load_benchmark(config)
-  keep = np.ones(len(dataset), bool)
-  latency = config.latency
-  if latency.limit:
-    keep &= brpnas.latency_filter(dataset.space, dataset.keys, latency.checkpoint, latency.limit)
-  augments, warmup, covered = _zero_cost(config, dataset)
-  keep &= covered
-  rows = np.nonzero(keep)[0]
-  if len(rows) == 0:
-    raise ValueError('no candidate model is left after the latency limit and zero-cost coverage')
-  rank_space = config.search.get('rank_space', False)
-  card = asktell.predictor_card(config, dataset.space.reference, None if augments is None else prior_block(config))
-  evaluate = lambda vecs: searched[dataset.rows_of(vecs)]
-  init = (brpnas.transfer_init(config, latency.checkpoint, 0 if augments is None else augments.shape[1])
-          if latency.limit and latency.transfer else None)
-  result = brpnas.run_search(config, dataset.keys[rows], evaluate, None if augments is None else augments[rows],
-                             None if warmup is None else (None if warmup[0] is None else warmup[0][rows],
-                                                          warmup[1]), init, progress)
-  trace_rows = rows[np.asarray(result.trace)]
+  table = candidates.TableCandidates(dataset.space, dataset.keys)
+  eligible = parts.eligible(config, table)
+  search = parts.build(config, table, eligible_mask=eligible)
+  result = engine.run(search, lambda rows: searched[rows], progress)
+  rows = np.nonzero(eligible)[0]
+  trace_rows = np.array([r for r in result.trace if eligible[r]], np.int64)
   summary = _summary(config, dataset, searched, reported, description, rows, result, trace_rows)
+  latency = config.latency
   if latency.limit and latency.measurement:
-    summary['latency'] = _latency_report(latency, dataset, searched, rows[result.trained])
+    summary['latency'] = _latency_report(latency, dataset, searched, np.asarray(result.trained))
   for name in RUN_OUTPUTS:  # an earlier run's trace, ranking or plot must not outlive it beside this summary
     with contextlib.suppress(FileNotFoundError):
       (workdir / name).unlink()
-  if rank_space:  # the whole enumerated space, best first by the final predictor
-    ranked = brpnas.rank_space(config, result.params, card, progress)
+  predictor = search.learner.predictor
+  if config.search.get('rank_space', False):  # the whole enumerated space, best first by the final predictor
+    keys = dataset.space.enumerate()
+    keys = keys[dataset.space.is_valid(keys)]
+    ranked = keys[np.argsort(-predictor.predict(keys, progress), kind='stable')]
     logs.write_trace(workdir / 'space_ranking.txt', dataset.space.hashable(ranked), dataset.space)
     summary['space_ranking'] = {'archs': int(len(ranked)), 'file': 'space_ranking.txt'}
-  _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary)
-  checkpoints.save(workdir, result.params, card)
+  terms = table.terms(predictor.apply, predictor.params, predictor.card)
+  terms = {k: v[rows] if np.ndim(v) else v for k, v in terms.items()}
+  _write_outputs(workdir, config, dataset, searched, rows, result, terms, trace_rows, summary)
+  checkpoints.save(workdir, predictor.params, predictor.card)
   return summary
 
 
 def _summary(config, dataset, searched, reported, description, rows, result, trace_rows) -> dict:
-  trained = rows[result.trained]
+  trained = np.asarray(result.trained)
   best = trained[int(np.argmax(searched[trained]))]
   global_best = rows[int(np.argmax(searched[rows]))]
   positions = tables.trace_positions(trace_rows, _restricted(searched, rows))
@@ -149,20 +104,21 @@ def _latency_report(latency, dataset, searched, trained_rows) -> dict:
   return report
 
 
-def _write_outputs(workdir, config, dataset, searched, rows, result, trace_rows, summary) -> None:
+def _write_outputs(workdir, config, dataset, searched, rows, result, terms, trace_rows, summary) -> None:
   keys = dataset.space.hashable(dataset.keys[rows])
+  scores = result.scores[rows]
   rank_position = np.empty(len(rows), np.int64)
-  best_first = np.argsort(-result.scores, kind='stable')  # the trace's order
+  best_first = np.argsort(-scores, kind='stable')  # the trace's order
   rank_position[best_first] = np.arange(len(rows))[::-1]  # 0 = worst, as Eagle's log
-  binary = 'a' in result.terms
+  binary = 'a' in terms
   if binary:
-    terms = result.terms
     correct, total = metrics.comparator_counts(terms['a'], terms['b'], float(terms['c']), searched[rows], config.seed)
     diagnostics = [f'{correct}/{total} predictions correct (sampled pairs)', f'0/{total} predictions skipped']
   else:
-    diagnostics = [f'mean predicted score {float(np.mean(result.scores))!r}']
-  run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else result.scores[k]), keys[k])
-                     for k, r in enumerate(rows)], [keys[k] for k in result.trained], diagnostics)
+    diagnostics = [f'mean predicted score {float(np.mean(scores))!r}']
+  position = {r: k for k, r in enumerate(rows.tolist())}
+  run = logs.LogRun([(float(searched[r]), float(rank_position[k] if binary else scores[k]), keys[k])
+                     for k, r in enumerate(rows)], [keys[position[r]] for r in result.trained], diagnostics)
   summary['log'] = {'file': LOG, 'runs': logs.append_run(workdir / LOG, run),
                     'note': "log.txt keeps every run in this workdir (Eagle's multi-run log, separated by ===); "
                             'trace, ranking, plot and this summary are the last run only'}

@@ -2,9 +2,10 @@
 regularised evolution, iterative ridge, score orders such as FLOPs or a zero-cost proxy) run in the same tool."""
 from typing import Dict
 
+import ml_collections
 import numpy as np
 
-from eagle_jax.search import selection
+from eagle_jax.search import candidates, engine, learners
 
 
 def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget: int) -> Dict[str, np.ndarray]:
@@ -62,19 +63,10 @@ def regularized_evolution(space, keys: np.ndarray, searched: np.ndarray, budget:
 
 def ridge_search(space, keys: np.ndarray, searched: np.ndarray, budget: int, iterations: int, seed: int,
                  selection_mode: str = 'sample_best2') -> np.ndarray:
-  """Iterative ridge regression on one-hot ops and op pairs with BRP-NAS's selection schedule (a cheap
-  predictor baseline). Returns the trace: trained rows in order, then the rest by final prediction."""
-  rng = np.random.default_rng(seed)
-  selector = selection.Selector(selection_mode, len(keys), rng)
-  per_iteration = budget // iterations
-  features = space.linear_features(keys)
-  trained = selector.initial(per_iteration)
-  scores = None
-  for iteration in range(iterations):
-    if iteration:
-      count = budget - len(trained) if iteration == iterations - 1 else per_iteration
-      trained += selector.next(scores, trained, count, iteration)
-    x, y = features[trained], searched[trained]
-    coefficients = np.linalg.solve(x.T @ x + 1e-1 * np.eye(x.shape[1]), x.T @ y)
-    scores = features @ coefficients
-  return np.array(selection.trained_then_ranked(trained, scores), np.int64)
+  """Iterative ridge regression on one-hot ops and op pairs on the BRP-NAS engine (its selection schedule, a
+  cheap learner in place of the GCN). Returns the trace: trained rows in order, then the rest by final
+  prediction."""
+  config = ml_collections.ConfigDict({'seed': seed, 'search': {'budget': budget, 'iterations': iterations,
+                                                               'selection': selection_mode}})
+  search = engine.Engine(config, candidates.TableCandidates(space, keys), learners.RidgeLearner(space))
+  return np.array(engine.run(search, lambda rows: searched[rows], progress=False).trace, np.int64)

@@ -74,7 +74,7 @@ def _ask_tell_round(predictor, workdir: Path, candidates: int) -> dict:
   start = time.perf_counter()
   summary = asktell.AskTell(config, workdir).step(str(results), progress=False)
   return {'candidates': candidates, 'told': summary['told'], 'seconds': time.perf_counter() - start,
-          'ranking_seconds': summary['history'][-1]['ranking_seconds'], 'asked_next': summary['to_train']}
+          'scoring_seconds': summary['history'][-1]['scoring_seconds'], 'asked_next': summary['to_train']}
 
 
 def main(argv):
