@@ -56,7 +56,7 @@ EAGLE_OPS = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'se
 
 
 def eagle_get_random_models(seed: int, n: int, keep=lambda index: True) -> dict:
-  """Eagle's DARTS sampling replayed call by call with Python's `random` (reference 2.3): one `random.choices`
+  """Eagle's DARTS sampling replayed call by call with Python's `random`: one `random.choices`
   for a cell's 8 ops, `random.sample(possible, k=2)` per node with `possible` growing, normal then reduce, whole
   genotypes met before skipped. {index: genotype as ((op, input) x 8, (op, input) x 8)} for the kept indices."""
   random.seed(seed)

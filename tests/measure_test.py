@@ -15,7 +15,7 @@ tf = pytest.importorskip('tensorflow')
 
 from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.data import formats, tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, driver, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, runners, server, workers  # pylint: disable=wrong-import-position
 from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
 
@@ -213,14 +213,14 @@ def test_conversion_paused_stops_the_workers_while_timing():
     deadline = time.time() + 60
     while counter.value == 0 and time.time() < deadline:
       time.sleep(0.05)
-    with driver.conversion_paused():
+    with workers.conversion_paused():
       time.sleep(0.2)  # let the stop land
       paused = counter.value
       time.sleep(0.5)
       assert counter.value == paused
     time.sleep(0.5)
     assert counter.value > paused
-    with driver.conversion_paused(enabled=False):
+    with workers.conversion_paused(enabled=False):
       before = counter.value
       time.sleep(0.3)
       assert counter.value > before

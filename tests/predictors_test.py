@@ -150,7 +150,7 @@ def test_gcn_overfits_a_small_real_dataset():
   arrays = batches.Arrays.of(dataset, np.arange(40), normalizer.apply(dataset.values))
   cfg = _tiny().training
   cfg.update(epochs=300, learning_rate=3e-3, batch_size=8, es_patience=0, lr_scheduler='cosine')
-  fitted = training.fit(model, params, arrays, None, cfg, seed=0, progress=False)
+  fitted = training.fit(training.HeadLoss(model), params, arrays, None, cfg, seed=0, progress=False)
   pred = normalizer.invert(batches.head_terms(batches.make_apply(model), fitted.params, arrays)['value'])
   assert metrics.within(pred, dataset.values, 0.05) > 0.9
   assert metrics.ranking_metrics(pred, dataset.values)['spearman'] > 0.95
@@ -248,7 +248,7 @@ def test_log_target_predictor_predicts_in_target_units(tmp_path):
 
 
 @pytest.mark.parametrize('override, message', [
-    ({'training.lr_scheduler': 'step'}, "lr_scheduler must be 'cosine' or 'plateau'"),
+    ({'training.lr_scheduler': 'step'}, r"config.training.lr_scheduler must be one of \('cosine', 'plateau', 'constant'\), got 'step'"),
     ({'data.training_points': 500}, 'do not fit'),
     ({'training.eval_only': True}, 'eval_only needs config.training.load_from'),
     ({'model.head': 'threeway'}, 'head must be one of'),

@@ -4,7 +4,7 @@ pickle, a CSV `arch_str,value`, or NASLib's zc_nasbench301.json, whose accuracie
 predictions, not trained results).
 
 python -m eagle_jax.train --config=configs/predictors/acc_gcn_darts_bin.py --workdir=runs/acc_darts \
-  --config.data.measurement=../shared/data/naslib-zc-darts/raw/zc_nasbench301.json
+  --config.data.measurement=$EAGLE_JAX_DATA/naslib-zc-darts/raw/zc_nasbench301.json
 """
 from eagle_jax.predictors import defaults
 

@@ -1,4 +1,4 @@
-"""BRP-NAS on DARTS with your own training (Eagle's DARTS loop, reference 6.6): binary GCN, 100 models in 5 rounds
+"""BRP-NAS on DARTS with your own training (Eagle's DARTS loop): binary GCN, 100 models in 5 rounds
 of 20, ranking 10 million sampled genotypes (fast sampler, seed 0) each round; half of a round is the predicted
 best, half drawn from the predicted top 100.
 

@@ -1,6 +1,6 @@
 """Every bundled NB201 latency table as a source: HELP's 21 device settings and this project's 1-thread Xeon.
 Add more devices, e.g. the LatBench pickles, with --config.transfer.sources='(...)'; a device that is to be adapted
-to must not be among the sources (pre-train without it, as experiments/transfer_table.py --protocol=all does).
+to must not be among the sources (pre-train without it, as experiments/validations/transfer_table.py --protocol=all does).
 
 python -m eagle_jax.transfer --config=configs/transfer/all_devices_nasbench201.py --workdir=runs/new_device
 """

@@ -1,4 +1,5 @@
-"""Device arrays of encoded archs, padded batches of model rows, and chunked jitted forward passes."""
+"""Device arrays of encoded archs, padded batches of model rows, and the chunked jitted forward pass."""
+import functools
 import math
 from typing import Dict, Optional
 
@@ -6,9 +7,13 @@ import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm import auto as tqdm
 
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import models, priors
+
+
+CHUNK = 2048  # archs per jitted forward call, in every chunked pass (validation, predict, rank, embed)
 
 
 @flax.struct.dataclass
@@ -90,22 +95,33 @@ def padded_batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: b
   return padded.reshape(steps, batch_size), mask.reshape(steps, batch_size)
 
 
+@functools.lru_cache(maxsize=16)
 def make_apply(model: models.Predictor):
-  """A jitted deterministic forward pass returning head terms."""
+  """A jitted deterministic forward pass returning head terms (one per model, however often asked for)."""
   return jax.jit(lambda params, adjacency, features, augments: model.apply(
       {'params': params}, adjacency, features, augments, deterministic=True))
 
 
-def head_terms(apply, params, arrays: Arrays, chunk: int = 2048) -> Dict[str, np.ndarray]:
-  """Head outputs for every row of `arrays`, in fixed-size padded chunks (one compilation per chunk size)."""
-  n = len(arrays)
-  size = min(chunk, 1 << max(0, (n - 1).bit_length()))
+def chunked(fn, n: int, inputs_of, chunk: int = CHUNK, multiple: int = 1, desc: Optional[str] = None):
+  """The one chunked forward pass: `fn(*inputs_of(rows))` over rows 0..n-1 in chunks of `chunk` rows, the rest
+  in the next power of two above it (rounded up to a `multiple`: few compiled shapes, little padding), padded by
+  repeating rows; outputs (an array or a dict of them) concatenated back to n rows, scalar
+  outputs (a comparator's c) kept once. Inputs are made per chunk, so no array of all encodings is held."""
+  if n <= 0:
+    raise ValueError('no archs to evaluate')
+  sized = lambda count: -(-min(chunk, 1 << (count - 1).bit_length()) // multiple) * multiple
   outputs = []
-  for start in range(0, n, size):
-    rows = np.arange(start, start + size) % n
-    outputs.append(jax.device_get(apply(params, *_inputs(arrays.take(rows)))))
-  return {k: np.concatenate([o[k] for o in outputs])[:n] if np.ndim(outputs[0][k]) else outputs[0][k]
-          for k in outputs[0]}
+  for start in tqdm.trange(0, n, sized(n), desc=desc, disable=desc is None or n <= chunk, leave=False):
+    rows = np.arange(start, start + sized(n - start)) % n
+    outputs.append(jax.device_get(fn(*inputs_of(rows))))
+  return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts)[:n] if np.ndim(parts[0]) else parts[0],
+                                *outputs)
+
+
+def head_terms(apply, params, arrays: Arrays, chunk: int = CHUNK) -> Dict[str, np.ndarray]:
+  """Head outputs for every row of `arrays` (device arrays), from a `make_apply` function."""
+  return chunked(lambda *inputs: apply(params, *inputs), len(arrays), lambda rows: _inputs(arrays.take(rows)),
+                 chunk)
 
 
 def _inputs(arrays: Arrays):

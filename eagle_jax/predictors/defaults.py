@@ -1,4 +1,4 @@
-"""The values every Eagle predictor config shares (reference 1.8); configs/predictors/*.py start from these."""
+"""The values every Eagle predictor config shares; configs/predictors/*.py start from these."""
 import ml_collections
 
 

@@ -151,7 +151,7 @@ def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, au
     return training.FitResult(params, 0, 0, [], 0.0)
   train = batches.Arrays.of(dataset, splits.train, targets, augments)
   valid = batches.Arrays.of(dataset, splits.valid, targets, augments) if len(splits.valid) else None
-  return training.fit(model, params, train, valid, options, seed, progress)
+  return training.fit(training.HeadLoss(model), params, train, valid, options, seed, progress)
 
 
 def _card(config, dataset, normalizer: normalization.Normalizer, fitted: training.FitResult) -> dict:

@@ -1,4 +1,4 @@
-"""Zero-cost warm-up (Eagle's foresight, reference 6.2): pre-train a predictor on zero-cost proxy values (a block
+"""Zero-cost warm-up (Eagle's foresight): pre-train a predictor on zero-cost proxy values (a block
 `priors.load_proxy` reads) before it sees any trained model. Used by the train binary (`config.foresight`) and the
 search (`config.zero_cost`).
 """
@@ -17,7 +17,7 @@ def pretrain(model: models.Predictor, params, proxy: dataset_lib.Dataset, block:
   train = batches.Arrays.of(proxy, split.train, targets)
   valid = batches.Arrays.of(proxy, split.valid, targets) if len(split.valid) else None
   options = ml_collections.ConfigDict(dict(block.training))
-  return training.fit(model, params, train, valid, options, seed, progress=False).params
+  return training.fit(training.HeadLoss(model), params, train, valid, options, seed, progress=False).params
 
 
 def proxy_block(measurement: str = '', training_options=None) -> ml_collections.ConfigDict:

@@ -8,13 +8,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from tqdm import auto as tqdm
 
 from eagle_jax import spaces
 from eagle_jax.data import formats
 from eagle_jax.predictors import batches, checkpoints, initialization, models, normalization
-
-CHUNK = 2048  # archs encoded and embedded per jitted call
 
 
 class TrainedPredictor:
@@ -83,13 +80,11 @@ class EncodedSet:
     return self.arrays(self.inverse[np.asarray(arch_rows)], targets)
 
   def terms(self, apply, params, progress: bool = False) -> dict:
-    """Head outputs per arch of the set, from a `batches.make_apply` function."""
-    n = len(self.keys)
-    outputs = []
-    for start in tqdm.trange(0, n, CHUNK, desc='scoring', disable=not progress or n <= CHUNK, leave=False):
-      outputs.append(batches.head_terms(apply, params, self.arrays(np.arange(start, min(n, start + CHUNK))), CHUNK))
-    terms = {k: np.concatenate([o[k] for o in outputs]) if np.ndim(outputs[0][k]) else outputs[0][k]
-             for k in outputs[0]}
+    """Head outputs per arch of the set, from a `batches.make_apply` function, a chunk encoded at a time."""
+    def inputs(rows):
+      adjacency, features = self.space.encode(self.keys[rows])
+      return adjacency, features, None if self.augments is None else self.augments[rows]
+    terms = batches.chunked(lambda *x: apply(params, *x), len(self.keys), inputs, desc='scoring' if progress else None)
     return {k: v[self.inverse] if np.ndim(v) else v for k, v in terms.items()}
 
 

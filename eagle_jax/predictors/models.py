@@ -1,7 +1,7 @@
 """Flax predictors: Eagle's GCN (jraph message passing, or a dense kernel) and MLP bodies, unary and binary heads.
 
 A predictor embeds each graph once. A unary head regresses a value. Every binary head's pair logit (positive:
-the first model has the larger target) is affine in the two embeddings, d(i, j) = a_i + b_j + c (design.md), so
+the first model has the larger target) is affine in the two embeddings, d(i, j) = a_i + b_j + c, so
 heads return the per-model terms (a, b) and the scalar c: all pairs of a batch cost one embedding pass, and
 ranking a space is one sort by a - b.
 """

@@ -1,5 +1,5 @@
 """Scoring and ranking candidate sets of any size with a trained predictor: candidates arrive in chunks (a sampler's
-stream), are encoded a step at a time and scored by one jitted step sharded over every local device
+stream), are encoded a chunk at a time and scored by one jitted step sharded over every local device
 (`jax.sharding`); only one score per candidate and the running top-k are kept, so memory does not grow with the
 embeddings. Across processes (`jax.distributed`), each process scores the chunks whose index it owns and the
 top-k are merged.
@@ -15,8 +15,6 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm import auto as tqdm
 
 from eagle_jax.predictors import batches, models
-
-STEP = 2048  # candidates encoded and scored per sharded call (rounded up to a multiple of the device count)
 
 
 @dataclasses.dataclass
@@ -60,28 +58,22 @@ def _merge_top(best_scores, best_index, scores, index, top_k):
 class Scorer:
   """Scores key arrays of the predictor's space, a sharded step at a time."""
 
-  def __init__(self, predictor, mesh: Optional[Mesh] = None, step: int = STEP,
-               fill_missing: Optional[float] = None):
+  def __init__(self, predictor, mesh: Optional[Mesh] = None, fill_missing: Optional[float] = None):
     self.predictor, self.space, self.fill_missing = predictor, predictor.space, fill_missing
     self.mesh = mesh or local_mesh()
-    devices = self.mesh.devices.size
-    self.step = -(-step // devices) * devices
     self._score = make_scorer(predictor, self.mesh)
     self._params = jax.device_put(predictor.params, NamedSharding(self.mesh, PartitionSpec()))
 
   def __call__(self, keys: np.ndarray) -> np.ndarray:
-    out = np.empty(len(keys), np.float32)
-    for start in range(0, len(keys), self.step):
-      part = keys[start:start + self.step]
-      rows = np.arange(self.step) % len(part)  # a fixed shape: one compilation
-      adjacency, features = self.space.encode(part[rows])
-      augments = batches.card_augments(self.space, part[rows], self.predictor.card, self.fill_missing)
-      if augments is None:
-        augments = np.zeros((self.step, 0), np.float32)
-      out[start:start + len(part)] = np.asarray(self._score(self._params, jnp.asarray(adjacency),
-                                                            jnp.asarray(features),
-                                                            jnp.asarray(augments, jnp.float32)))[:len(part)]
-    return out
+    """Scores of `keys`, in `batches.CHUNK` steps (a multiple of the device count)."""
+    def inputs(rows):
+      adjacency, features = self.space.encode(keys[rows])
+      augments = batches.card_augments(self.space, keys[rows], self.predictor.card, self.fill_missing)
+      augments = np.zeros((len(rows), 0), np.float32) if augments is None else augments
+      return jnp.asarray(adjacency), jnp.asarray(features), jnp.asarray(augments, jnp.float32)
+    scores = batches.chunked(lambda *x: self._score(self._params, *x), len(keys), inputs,
+                             multiple=self.mesh.devices.size)
+    return np.asarray(scores, np.float32)
 
 
 def rank_stream(predictor, chunks: Iterable[np.ndarray], top_k: int = 1000, mesh: Optional[Mesh] = None,

@@ -128,9 +128,9 @@ _WORKER = {}  # a scoring process's supernets and batch
 def _start_worker(space, config: dict, images, labels, names, parent_pid: int = 0) -> None:
   """Builds (and traces on first use) the float32 supernet scorer and the float64 synflow supernet."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top  (TF only when scoring)
-  from eagle_jax.measure import driver  # pylint: disable=g-import-not-at-top
+  from eagle_jax.measure import workers  # pylint: disable=g-import-not-at-top
   if parent_pid:
-    driver.die_with_parent(parent_pid)
+    workers.die_with_parent(parent_pid)
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
   shape = (None,) + tuple(config['model']['input_size'][1:])
@@ -182,10 +182,10 @@ def _one_at_a_time(config, space, keys, partial: _Partial, names: list, images, 
 
 def compute(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Computes config.proxies for the archs config.archs names; writes the workdir's outputs; returns the summary."""
-  from eagle_jax.measure import driver  # pylint: disable=g-import-not-at-top
+  from eagle_jax.measure import plan  # pylint: disable=g-import-not-at-top
   names = scores.proxy_names(list(config.proxies))
   space = spaces.get(config.space)
-  keys = driver.choose_archs(config, space)
+  keys = plan.choose_archs(config, space)
   start = time.perf_counter()
   with files.output_dir(workdir) as workdir:
     partial = _Partial(workdir / PARTIAL, _digest(config), keys, names, config.save_every)

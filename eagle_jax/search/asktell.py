@@ -1,4 +1,4 @@
-"""BRP-NAS with external training, one step per call (ask / tell): Eagle's manual DARTS loop (reference 6.6) as a
+"""BRP-NAS with external training, one step per call (ask / tell): Eagle's manual DARTS loop as a
 resumable job over the one BRP-NAS engine (`engine.Engine`, configured by `parts.build` exactly as benchmark
 mode). The first call asks for the first batch (random, or by the zero-cost prior); each later call is told the
 values of the models trained since, retrains the binary predictor warm-started on everything told so far, scores

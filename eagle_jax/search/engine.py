@@ -1,4 +1,4 @@
-"""BRP-NAS as one ask/tell engine (reference 6.1-6.3, 6.6): `ask()` proposes the next batch of candidates to
+"""BRP-NAS as one ask/tell engine: `ask()` proposes the next batch of candidates to
 train, `tell({arch: value})` records what training gave, and the next `ask()` refits the learner on everything
 told (warm-started) and picks by the configured selection rule. Benchmark mode is the loop
 `tell(evaluate(ask()))` (`run`); the ask/tell binary keeps the engine's `state` in its workdir between calls.

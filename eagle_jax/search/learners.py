@@ -46,7 +46,7 @@ class ComparatorLearner:
     augments = batches.card_augments(space, keys, card)
     arrays = inference.EncodedSet(space, keys, augments).arrays_of(np.arange(len(keys)), targets)
     options = iteration_training(self.config.training, iteration, self.config.search.iterations)
-    fitted = training.fit(self.predictor.model, self.predictor.params, arrays, None, options,
+    fitted = training.fit(training.HeadLoss(self.predictor.model), self.predictor.params, arrays, None, options,
                           seed=self.config.seed + iteration, progress=False)
     self.predictor.params = fitted.params
     return {'epochs_run': fitted.epochs_run}

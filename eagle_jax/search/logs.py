@@ -1,4 +1,4 @@
-"""Eagle's search log (reference 6.4) and search traces.
+"""Eagle's search log (log.txt, in Eagle's format, below) and search traces.
 
 log.txt: runs separated by a line `===`; each run has three sections separated by lines `---`: one line per
 model `GT PRED KEY` (KEY = the space's key: an NB201 op-vector tuple, may contain spaces; an NB101 hash), the

@@ -1,4 +1,4 @@
-"""Iterative data selection (BRP-NAS, reference 6.1): which candidates to train next, given predictor scores.
+"""Iterative data selection (BRP-NAS): which candidates to train next, given predictor scores.
 
 Modes: `sample_best2` (the paper's alpha = 0.5: the predicted best, plus random picks from the predicted top
 1/2, 1/2, 1/4, 1/8, ... of the space), `sample_best` (Eagle's median-discard variant with its score pairing fixed),

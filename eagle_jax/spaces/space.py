@@ -12,7 +12,7 @@ import numpy as np
 
 
 def with_global_node(edges: np.ndarray) -> np.ndarray:
-  """Eagle's adjacency (reference 2.4) from cell edges (n, N, N): a global node 0 with an edge to every node, and
+  """Eagle's adjacency from cell edges (n, N, N): a global node 0 with an edge to every node, and
   a self loop on every node; float32 (n, N + 1, N + 1)."""
   n, size = len(edges), edges.shape[1] + 1
   adjacency = np.zeros((n, size, size), np.float32)

@@ -6,22 +6,18 @@ isotropic floor (`prior_floor` times the mean prior variance), noise = the heads
 Closed form: milliseconds. The same posterior picks which K models to measure ('informative': greedy D-optimal
 design, each pick the candidate whose prediction the current posterior is least sure of), or 'random'.
 
-Compared against (experiments/transfer_table.py): `scale_shift` (the mean source head, scaled and shifted to the K
+Compared against (experiments/validations/transfer_table.py): `scale_shift` (the mean source head, scaled and shifted to the K
 samples), `finetune` (every parameter of the pre-trained network, from the best-fitting source head, Adam on the K
 samples), and fits on the K samples alone: `flops` (log latency linear in log FLOPs) and `linear` (one-hot ridge).
 """
-import functools
-import json
 from typing import Optional, Tuple
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
 from eagle_jax import spaces
-from eagle_jax.predictors import baselines, batches, initialization, models
+from eagle_jax.predictors import baselines, initialization, training
 from eagle_jax.transfer import pretraining
 
 METHODS = ('bayes', 'scale_shift', 'finetune', 'flops', 'linear')
@@ -128,38 +124,17 @@ def adapt(method: str, pretrained: pretraining.Pretrained, keys: np.ndarray, lat
 
 
 def _finetune(pretrained, keys, log_latency, start_head, steps: int, learning_rate: float):
-  """Adam on every parameter (body and head) of the pre-trained network, full batch on the K samples."""
+  """Adam on every parameter (body and head) of the pre-trained network, full batch on the K samples: `steps`
+  epochs of `training.fit`, the deterministic loss on the samples picking the best."""
   space = spaces.get(pretrained.space_name)
   keys = space.as_keys(keys)
-  adjacency, features = space.encode(keys)
-  augments = batches.cost_features(space, keys, pretrained.cost_features)
-  params = {'body': pretrained.params, 'head': jnp.asarray(start_head, jnp.float32)}
-  fitted = _finetune_fn(json.dumps(pretrained.model_config, sort_keys=True), steps, learning_rate)(
-      params, jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32),
-      None if augments is None else jnp.asarray(augments), jnp.asarray(log_latency, jnp.float32))
-  return jax.device_get(fitted['body']), np.asarray(fitted['head'], np.float64)
-
-
-@functools.lru_cache(maxsize=8)
-def _finetune_fn(model_config: str, steps: int, learning_rate: float):
-  """The jitted fine-tuning of a model config (JSON), compiled once per config and number of samples."""
-  model = initialization.create_model(ml_collections.ConfigDict(json.loads(model_config)))
-  optimizer = optax.adam(learning_rate)
-
-  def loss_fn(params, adjacency, features, augments, target):
-    embedding = model.apply({'params': params['body']}, adjacency, features, augments,
-                            method=models.Predictor.embed)
-    pred = embedding @ params['head'][:-1] + params['head'][-1]
-    return jnp.mean((pred - target) ** 2)
-
-  @jax.jit
-  def fit(params, adjacency, features, augments, target):
-    def step(carry, _):
-      params, opt_state = carry
-      grads = jax.grad(loss_fn)(params, adjacency, features, augments, target)
-      updates, opt_state = optimizer.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state), None
-    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), None, length=steps)
-    return params
-
-  return fit
+  samples = pretraining.encoded(space, keys, np.asarray(log_latency)[:, None], pretrained.cost_features)
+  head = np.asarray(start_head, np.float32)
+  params = {'body': pretrained.params, 'heads': {'kernel': head[:-1, None], 'bias': head[-1:]}}
+  model = initialization.create_model(ml_collections.ConfigDict(pretrained.model_config))
+  options = ml_collections.ConfigDict(dict(epochs=steps, batch_size=len(keys), learning_rate=learning_rate,
+                                           lr_scheduler='constant', shuffle=False))
+  fitted = jax.device_get(training.fit(pretraining.EmbeddingHeads(model), params, samples, samples, options, seed=0,
+                                       progress=False, where='config.transfer (finetune_steps, finetune_lr)').params)
+  heads = fitted['heads']
+  return fitted['body'], np.concatenate([heads['kernel'][:, 0], heads['bias']]).astype(np.float64)

@@ -15,14 +15,39 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
-from tqdm import auto as tqdm
 
 from eagle_jax import spaces
-from eagle_jax.predictors import batches, checkpoints, initialization, models
+from eagle_jax.predictors import batches, checkpoints, initialization, models, training
 from eagle_jax.transfer import devices as devices_lib
 
-CHUNK = 2048  # archs embedded per jitted call
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingHeads:
+  """The `training.fit` objective of linear heads over a predictor's embedding: params {'body': Predictor
+  params, 'heads': {'kernel': (hidden, devices), 'bias': (devices,)}}, mean squared error over the measured
+  entries of `batches.Arrays` targets (archs, devices), NaN where a device did not measure an arch."""
+  model: models.Predictor
+
+  def __call__(self, params, data: batches.Arrays, rows, mask, dropout_key, deterministic: bool = False):
+    batch = data.take(rows)
+    embedding = self.model.apply({'params': params['body']}, batch.adjacency, batch.features, batch.augments,
+                                 deterministic, method=models.Predictor.embed, rngs={'dropout': dropout_key})
+    pred = embedding @ params['heads']['kernel'] + params['heads']['bias']
+    present = ~jnp.isnan(batch.targets)
+    weight = present * mask[:, None]
+    error = jnp.where(present, pred - batch.targets, 0.0)
+    return jnp.sum(weight * error ** 2) / jnp.maximum(jnp.sum(weight), 1.0)
+
+  def evaluate(self, params, data: batches.Arrays) -> float:
+    return float(training.full_loss(self, params, data))
+
+
+def encoded(space, keys, targets, cost_features) -> batches.Arrays:
+  """Device arrays of `keys` with their cost-feature augments and `targets` (archs, devices)."""
+  adjacency, features = space.encode(keys)
+  augments = batches.cost_features(space, keys, tuple(cost_features))
+  return batches.Arrays(jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32),
+                        jnp.asarray(targets, jnp.float32), None if augments is None else jnp.asarray(augments))
 
 
 @dataclasses.dataclass
@@ -64,18 +89,13 @@ class Pretrained:
 
   def _embed(self, space, keys, params) -> np.ndarray:
     apply = _embed_fn(json.dumps(self.model_config, sort_keys=True))
-    out = []
-    for start in range(0, len(keys), CHUNK):
-      chunk = keys[start:start + CHUNK]
-      inputs = [*space.encode(chunk)]
-      if self.cost_features:
-        inputs.append(batches.cost_features(space, chunk, self.cost_features))
-      n = len(chunk)
-      pad = CHUNK - n if len(keys) > CHUNK else 0  # one compiled shape for big sets
-      inputs = [jnp.asarray(np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]), jnp.float32)
-                for x in inputs]
-      out.append(np.asarray(apply(params, *inputs))[:n])
-    embedding = np.concatenate(out).astype(np.float64)
+
+    def inputs(rows):
+      adjacency, features = space.encode(keys[rows])
+      augments = batches.cost_features(space, keys[rows], self.cost_features)
+      return jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32), augments
+
+    embedding = batches.chunked(lambda *x: apply(params, *x), len(keys), inputs).astype(np.float64)
     return np.concatenate([embedding, np.ones((len(embedding), 1))], axis=1)
 
 
@@ -118,68 +138,18 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
     bad = table.names[int(np.argmax((spread <= 0) | np.isnan(spread)))]
     raise ValueError(f'source device {bad}: no spread of latencies among the pre-training archs')
   standard = (log_latency - mean) / spread
-  adjacency, features = table.space.encode(table.keys)
-  adjacency, features = jnp.asarray(adjacency, jnp.float32), jnp.asarray(features, jnp.float32)
   names = tuple(options.cost_features)
-  augments = batches.cost_features(table.space, table.keys, names)
-  augments = None if augments is None else jnp.asarray(augments)
-  targets = jnp.asarray(np.nan_to_num(standard), jnp.float32)
-  present = jnp.asarray(~np.isnan(standard), jnp.float32)
-
+  data = encoded(table.space, table.keys, standard, names)
   model = initialization.create_model(config.model)
-  key = jax.random.PRNGKey(config.seed)
   body = initialization.fresh_params(model, table.space, config.seed, len(names))
   hidden = config.model.num_hidden + len(names)
-  head_key, key = jax.random.split(key)
+  head_key, _ = jax.random.split(jax.random.PRNGKey(config.seed))
   params = {'body': body, 'heads': {
       'kernel': jax.random.normal(head_key, (hidden, len(table.names))) / math.sqrt(hidden),
       'bias': jnp.zeros(len(table.names))}}
-  batch = min(options.batch_size, len(train_rows))
-  steps_per_epoch = math.ceil(len(train_rows) / batch)
-  schedule = optax.cosine_decay_schedule(options.learning_rate, options.epochs * steps_per_epoch)
-  optimizer = optax.adamw(schedule, weight_decay=options.weight_decay)
-  opt_state = optimizer.init(params)
-
-  def loss_fn(params, rows, mask, dropout_key, deterministic):
-    embedding = model.apply({'params': params['body']}, adjacency[rows], features[rows],
-                            None if augments is None else augments[rows], deterministic,
-                            method=models.Predictor.embed, rngs={'dropout': dropout_key})
-    pred = embedding @ params['heads']['kernel'] + params['heads']['bias']
-    weight = present[rows] * mask[:, None]
-    return jnp.sum(weight * (pred - targets[rows]) ** 2) / jnp.maximum(jnp.sum(weight), 1.0)
-
-  @jax.jit
-  def epoch_fn(params, opt_state, order, mask, key):
-    def step(carry, batch):
-      params, opt_state, key = carry
-      key, dropout_key = jax.random.split(key)
-      loss, grads = jax.value_and_grad(loss_fn)(params, batch[0], batch[1], dropout_key, False)
-      updates, opt_state = optimizer.update(grads, opt_state, params)
-      return (optax.apply_updates(params, updates), opt_state, key), loss
-    (params, opt_state, _), losses = jax.lax.scan(step, (params, opt_state, key), (order, mask))
-    return params, opt_state, jnp.mean(losses)
-
-  held = jnp.asarray(held_rows)
-  held_loss = jax.jit(lambda params: loss_fn(params, held, jnp.ones(len(held_rows)), key, True))
-  rng = np.random.default_rng(config.seed)
-  best = (np.inf, params, 0)
-  bar = tqdm.trange(1, options.epochs + 1, desc='pre-training on source devices', disable=not progress)
-  for epoch in bar:
-    order = np.zeros(steps_per_epoch * batch, np.int32)
-    order[:len(train_rows)] = rng.permutation(train_rows)
-    mask = np.zeros(steps_per_epoch * batch, np.float32)
-    mask[:len(train_rows)] = 1
-    key, epoch_key = jax.random.split(key)
-    params, opt_state, train_loss = epoch_fn(params, opt_state, order.reshape(steps_per_epoch, batch),
-                                             mask.reshape(steps_per_epoch, batch), epoch_key)
-    valid_loss = float(held_loss(params))
-    if not (math.isfinite(float(train_loss)) and math.isfinite(valid_loss)):
-      raise FloatingPointError(f'pre-training diverged at epoch {epoch} (loss {float(train_loss)}); lower '
-                               'config.pretrain.learning_rate')
-    bar.set_postfix(train=f'{float(train_loss):.4f}', held_out=f'{valid_loss:.4f}')
-    if valid_loss < best[0]:
-      best = (valid_loss, params, epoch)
-  params = jax.device_get(best[1])
+  fitted = training.fit(EmbeddingHeads(model), params, data.take(train_rows), data.take(held_rows), options,
+                        config.seed, progress, where='config.pretrain', desc='pre-training on source devices')
+  params = jax.device_get(fitted.params)
   kernel, bias = np.asarray(params['heads']['kernel'], np.float64), np.asarray(params['heads']['bias'], np.float64)
   heads = np.concatenate([kernel * spread, (bias * spread + mean)[None]], axis=0)  # raw log seconds
   pretrained = Pretrained(config.model.to_dict(), params['body'], heads, 0.0, table.names, table.space.reference,
@@ -189,8 +159,9 @@ def pretrain(config: ml_collections.ConfigDict, progress: bool = True) -> Pretra
   pretrained.card = {**pretrained.card, 'kind': 'multi_device_latency', 'space': table.space.reference,
                      'model': config.model.to_dict(),
                      'devices': list(table.names), 'sources': list(config.transfer.sources),
-                     'heads': heads.tolist(), 'noise_var': pretrained.noise_var, 'best_epoch': best[2],
-                     'held_out_loss': best[0], 'archs': {'train': len(train_rows), 'held_out': len(held_rows)},
+                     'heads': heads.tolist(), 'noise_var': pretrained.noise_var, 'best_epoch': fitted.best_epoch,
+                     'held_out_loss': min(epoch['valid_loss'] for epoch in fitted.history),
+                     'archs': {'train': len(train_rows), 'held_out': len(held_rows)},
                      'digest': config_digest(config)}
   return pretrained
 

@@ -15,7 +15,7 @@ from absl import app, flags
 
 from eagle_jax import files, spaces
 from eagle_jax.data import tools
-from eagle_jax.measure import convert, driver, runners
+from eagle_jax.measure import convert, driver, plan, runners
 from eagle_jax.spaces.nasbench201 import network as nb201_network
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,7 +39,7 @@ def main(argv):
   runner = runners.make_runners(config.runner)[0]
   convert_seconds = timing_seconds = 0.0
   start = time.perf_counter()
-  for vec in driver.choose_archs(config, spaces.get(config.space)):
+  for vec in plan.choose_archs(config, spaces.get(config.space)):
     t0 = time.perf_counter()
     flatbuffer = convert.to_tflite(nb201_network.build(vec, **dict(config.model.to_dict(),
                                                                    input_size=tuple(config.model.input_size))))

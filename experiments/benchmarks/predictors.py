@@ -65,14 +65,14 @@ def main():
   cfg = config.training
   cfg.es_patience = 0
   start = time.perf_counter()
-  training.fit(model, params, arrays, None, cfg, seed=0, progress=False)
+  training.fit(training.HeadLoss(model), params, arrays, None, cfg, seed=0, progress=False)
   out['binary_100_models_250_epochs_s'] = time.perf_counter() - start
   steps_rows, masks = batches.padded_batches(128, 128, np.random.default_rng(0), False)
-  state = training.train_state.TrainState.create(apply_fn=model.apply, params=params,
-                                                 tx=training._optimizer(3.5e-4, 5e-4))  # pylint: disable=protected-access
+  state = training.train_state.TrainState.create(apply_fn=None, params=params, tx=training.optimizer(3.5e-4, 5e-4))
   pair_arrays = arrays.take(np.random.default_rng(0).integers(0, 100, 128))
   steps = np.repeat(steps_rows, 155, axis=0), np.repeat(masks, 155, axis=0)
-  epoch = lambda: training.train_epoch(state, pair_arrays, *steps, jax.random.PRNGKey(0), head='default')[1]
+  epoch = lambda: training.train_epoch(state, pair_arrays, *steps, jax.random.PRNGKey(0),
+                                      objective=training.HeadLoss(model))[1]
   out['eagle_style_pair_batches_250_epochs_s'] = _time(epoch, 1) * 250
 
   adjacency, features = nasbench201.encode(nasbench201.arch_vectors()[:4096])

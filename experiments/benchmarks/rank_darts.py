@@ -20,7 +20,7 @@ import numpy as np
 from absl import app, flags
 
 from eagle_jax import files
-from eagle_jax.predictors import experiment, inference, ranking
+from eagle_jax.predictors import batches, experiment, inference, ranking
 from eagle_jax.search import asktell
 from eagle_jax.spaces import darts
 
@@ -45,7 +45,7 @@ def _peak_mib() -> float:
 
 def _memory_child(size: int, workdir: str) -> None:
   predictor = inference.load(workdir)
-  ranking.rank_stream(predictor, darts.sample_chunks(ranking.STEP, 1), top_k=10)  # compile
+  ranking.rank_stream(predictor, darts.sample_chunks(batches.CHUNK, 1), top_k=10)  # compile
   before = _peak_mib()
   start = time.perf_counter()
   ranked = ranking.rank_stream(predictor, darts.sample_chunks(size, 0), top_k=1000)
@@ -95,14 +95,14 @@ def main(argv):
     _train(workdir)
     predictor = inference.load(workdir)
     keys = np.concatenate(list(darts.sample_chunks(_THROUGHPUT.value, 0)))
-    ranking.rank_stream(predictor, iter([keys[:ranking.STEP]]), top_k=10)  # compile
+    ranking.rank_stream(predictor, iter([keys[:batches.CHUNK]]), top_k=10)  # compile
     start = time.perf_counter()
     ranked = ranking.rank_stream(predictor, iter([keys]), top_k=1000)
     jax_s = time.perf_counter() - start
     params = jax.tree_util.tree_map(np.asarray, predictor.params)
     start = time.perf_counter()
-    scores = np.concatenate([numpy_scores(params, *darts.encode_keys(keys[i:i + ranking.STEP]))
-                             for i in range(0, len(keys), ranking.STEP)])
+    scores = np.concatenate([numpy_scores(params, *darts.encode_keys(keys[i:i + batches.CHUNK]))
+                             for i in range(0, len(keys), batches.CHUNK)])
     numpy_s = time.perf_counter() - start
     out['throughput'] = {
         'candidates': len(keys), 'jax_models_per_s': len(keys) / jax_s, 'numpy_models_per_s': len(keys) / numpy_s,

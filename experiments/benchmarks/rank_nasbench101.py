@@ -16,14 +16,14 @@ import jax
 import numpy as np
 
 from eagle_jax import files, spaces
-from eagle_jax.predictors import experiment, inference
+from eagle_jax.predictors import batches, experiment, inference
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 from configs.predictors import acc_gcn_nasbench101_bin  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-CHUNK = inference.CHUNK
+CHUNK = batches.CHUNK
 
 
 def _peak_mib() -> float:

@@ -132,7 +132,7 @@ def check_key_array(keys: np.ndarray) -> np.ndarray:
 # ----- sampling -----
 
 def _eagle_draws(rng: random.Random, n: int) -> np.ndarray:
-  """`n` genotypes drawn as Eagle's `get_random_model` draws them (reference 2.3): per genotype the normal, then
+  """`n` genotypes drawn as Eagle's `get_random_model` draws them: per genotype the normal, then
   the reduction cell; per cell one `choices(OPS, k=8)` for the ops, then for nodes 2..5 their two distinct inputs
   `sample(possible, k=2)` in the order drawn, with `possible` = [0, 1] growing by each node."""
   out = np.empty((n, KEY_WIDTH), np.int8)

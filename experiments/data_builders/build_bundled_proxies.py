@@ -1,6 +1,6 @@
 """Bundles a whole-space NB201 proxies workdir (python -m eagle_jax.proxies) as zc/<name> in the package.
 
-python experiments/build_bundled_proxies.py --workdir=runs/zc_nb201_c100 --name=zc/nb201
+python experiments/data_builders/build_bundled_proxies.py --workdir=runs/zc_nb201_c100 --name=zc/nb201
 """
 import csv
 import datetime

@@ -10,9 +10,10 @@ Protocols:
 Methods (eagle_jax.transfer.adaptation): bayes with the informative or a random choice of the K models, and, on the
 same random choice, scale_shift, finetune, and the fits on the K samples alone (flops, linear).
 
-python experiments/transfer_table.py --protocol=help --out=experiments/transfer_help
+python experiments/validations/transfer_table.py --protocol=help --out=experiments/validations/transfer_help
 """
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,23 +21,23 @@ from pathlib import Path
 import numpy as np
 from absl import app, flags
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from configs.transfer import help_nasbench201  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax import files  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.data import bundled_data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.predictors import plots  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.transfer import devices, evaluation, pretraining  # pylint: disable=g-import-not-at-top,wrong-import-position
-sys.path.insert(0, str(Path(__file__).parent / 'benchmarks'))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
 import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 _PROTOCOL = flags.DEFINE_enum('protocol', 'help', ['help', 'all'], 'Which devices are sources and targets.')
-_LATBENCH = flags.DEFINE_string('latbench', str(Path(__file__).resolve().parents[2] / 'shared' / 'data' /
-                                                'eagle-latbench-nb201' / 'raw'), 'Folder of LatBench pickles.')
+_LATBENCH = flags.DEFINE_string('latbench', os.path.join(os.environ.get('EAGLE_JAX_DATA', ''), 'eagle-latbench-nb201', 'raw'),
+                                 'Folder of LatBench pickles (default: under $EAGLE_JAX_DATA).')
 _SAMPLES = flags.DEFINE_list('samples', ['5', '10', '20', '50'], 'K values.')
 _SEEDS = flags.DEFINE_integer('seeds', 5, 'Seeds of the K choice.')
 _MAX_SCORED = flags.DEFINE_integer('max_scored', 3000, 'Models scored per run (a seeded sample of the others).')
 _ALL_EPOCHS = flags.DEFINE_integer('all_epochs', 60, "Pre-training epochs in the 'all' protocol.")
-_OUT = flags.DEFINE_string('out', 'experiments/transfer_help', 'Output stem (.json, .md, .png).')
+_OUT = flags.DEFINE_string('out', 'experiments/validations/transfer_help', 'Output stem (.json, .md, .png).')
 _RUNS = flags.DEFINE_list('runs', ['bayes/informative', 'bayes/random', 'scale_shift/random', 'finetune/random',
                                    'flops/random', 'linear/random'], 'method/choice pairs to compare.')
 

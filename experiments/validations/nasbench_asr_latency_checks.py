@@ -7,7 +7,7 @@ experiments/README.md, on the bundled cpu/epyc-litert-fp32-1thread-nbasr (and it
 4. with --two_thread_runs=A,B (two measure workdirs of the same networks at --config.runner.threads=2, not
    bundled): the 2-thread speed-up, the FLOPs fit's residual and how much of it the second run reproduces.
 
-python experiments/nasbench_asr_latency_checks.py [--two_thread_runs=runs/asr_2thread,runs/asr_2thread_again]
+python experiments/validations/nasbench_asr_latency_checks.py [--two_thread_runs=runs/asr_2thread,runs/asr_2thread_again]
 """
 import sys
 import tempfile
@@ -17,7 +17,7 @@ import numpy as np
 from absl import app, flags
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # configs/
 
 from configs.predictors import lat_gcn_nasbench_asr  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax import data  # pylint: disable=wrong-import-position

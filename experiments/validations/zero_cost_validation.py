@@ -1,15 +1,16 @@
-"""The project's zero-cost proxies against NASLib's published values (../shared/data/naslib-zc-subsets): Spearman
+"""The project's zero-cost proxies against NASLib's published values ($EAGLE_JAX_DATA/naslib-zc-subsets): Spearman
 per proxy between ours and NASLib's on the same cells, and of each against accuracy. Writes
-experiments/<out>.{json,md,png}.
+experiments/validations/<out>.{json,md,png}.
 
-python experiments/zero_cost_validation.py [--nb101_workdir=runs/zc_nb101]
+python experiments/validations/zero_cost_validation.py [--nb101_workdir=runs/zc_nb101]
 NB101: the module hashes of NASLib's cells (292 distinct), then their proxies in that workdir:
-python experiments/zero_cost_validation.py --write_nb101_cells=runs/naslib_nb101_hashes.txt
+python experiments/validations/zero_cost_validation.py --write_nb101_cells=runs/naslib_nb101_hashes.txt
 python -m eagle_jax.proxies --config=configs/proxies/nasbench101.py \
     --config.arch_list=runs/naslib_nb101_hashes.txt --workdir=runs/zc_nb101
 """
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +23,14 @@ from eagle_jax.predictors import plots
 from eagle_jax.proxies import scores
 from eagle_jax.spaces import nasbench201
 
-_SHARED = flags.DEFINE_string('shared_data', str(Path(__file__).resolve().parents[2] / 'shared' / 'data'),
-                              'Folder with naslib-zc-subsets.')
+_SHARED = flags.DEFINE_string('shared_data', os.environ.get('EAGLE_JAX_DATA', ''),
+                              'Folder with naslib-zc-subsets (default: $EAGLE_JAX_DATA).')
 _NB201 = flags.DEFINE_list('nb201', ['cifar10=zc/nb201', 'cifar100=zc/nb201'],
                            'NASLib dataset=our proxies (bundled name or proxies.csv) pairs.')
 _NB101 = flags.DEFINE_string('nb101_workdir', '', 'A proxies workdir over NASLib\'s NB101 cells (optional).')
 _WRITE_CELLS = flags.DEFINE_string('write_nb101_cells', '', "Write the module hashes of NASLib's NB101 cells here "
                                     '(the proxies binary\'s config.arch_list), then stop.')
-_OUT = flags.DEFINE_string('out', 'zero_cost_validation', 'Name of the results in experiments/.')
+_OUT = flags.DEFINE_string('out', 'zero_cost_validation', 'Name of the results in experiments/validations/.')
 HERE = Path(__file__).resolve().parent
 ACCURACY = {'cifar10': 'nb201/cifar10-valid', 'cifar100': 'nb201/cifar100'}
 

@@ -1,15 +1,15 @@
 """NAS replay on bundled tables, by budget: BRP-NAS variants (the default, and the same without zero-cost priors)
 against random search, regularised evolution, iterative ridge regression, FLOPs order and each zero-cost proxy's
 order, over search seeds. On NB201, searched on training seed 777 and reported on the mean of seeds 888/999.
-Writes experiments/<out>.{json,md,png}.
+Writes experiments/validations/<out>.{json,md,png}.
 
 For every method and budget B: the rank (among all candidates, by the searched values) of the best of the first B
 models trained (median over seeds), the share of seeds with a top-0.1% model among them, and the reported value
 of the model the searched values select (median). BRP-NAS variants run at the config's budget (columns up to it)
 and, for --long_variants, again at budget 200 with 10 iterations (the 200 column); --budgets=200 runs only that.
 
-python experiments/nas_replay.py --datasets=nb201/cifar10-valid --out=nas_replay_cifar10
-python experiments/nas_replay.py --config=brp_nasbench101 --datasets=nb101/naslib-cifar10 --budgets=10,20,30 \
+python experiments/validations/nas_replay.py --datasets=nb201/cifar10-valid --out=nas_replay_cifar10
+python experiments/validations/nas_replay.py --config=brp_nasbench101 --datasets=nb101/naslib-cifar10 --budgets=10,20,30 \
     --variants=default --long_variants= --proxies= --out=nas_replay_nb101
 """
 import json
@@ -24,7 +24,7 @@ from eagle_jax.predictors import foresight, plots, priors
 from eagle_jax.proxies import scores as proxy_scores
 from eagle_jax.search import candidates, defaults, engine, job, parts, replay, tables
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 # BRP-NAS variants: config overrides on top of --config.
 VARIANTS = {
@@ -49,7 +49,7 @@ _PROXIES = flags.DEFINE_list('proxies', list(proxy_scores.PROXIES[1:]),
                              "Proxy orders to replay (NB201); 'a+b' = their mean percentile rank.")
 _PRIOR = flags.DEFINE_string('prior', '', "Override config.zero_cost.column (e.g. 'nwot+synflow') for every variant.")
 _BASELINES = flags.DEFINE_bool('baselines', True, 'Random search, evolution, ridge, FLOPs and proxy orders.')
-_OUT = flags.DEFINE_string('out', 'nas_replay', 'Name of the results in experiments/.')
+_OUT = flags.DEFINE_string('out', 'nas_replay', 'Name of the results in experiments/validations/.')
 HERE = Path(__file__).resolve().parent
 _EVOLUTION_STEPS = 2000  # evolution has no ranking of the rest: run it on, so trace positions stay defined
 _LONG_BUDGET, _LONG_ITERATIONS = 200, 10

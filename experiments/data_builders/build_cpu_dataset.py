@@ -4,7 +4,7 @@
 python -m eagle_jax.measure --config=configs/measure/desktop_nasbench101.py --workdir=runs/cpu101
 python -m eagle_jax.measure --config=configs/measure/desktop_nasbench101.py --workdir=runs/cpu101_naslib \
     --config.archs=list --config.arch_list=naslib101_cells.txt
-python experiments/build_cpu_dataset.py --config=configs/measure/desktop_nasbench101.py \
+python experiments/data_builders/build_cpu_dataset.py --config=configs/measure/desktop_nasbench101.py \
     --workdir=runs/cpu101,runs/cpu101_naslib --name=epyc-litert-fp32-1thread-nb101
 The card records the CPU, versions, date, the settings (from the config) and each run's plan size and summary.
 """
@@ -22,7 +22,7 @@ from ml_collections import config_flags
 from eagle_jax import machine
 from eagle_jax.data import bundled_data, tools
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs/ for --config
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # configs/ for --config
 
 _WORKDIR = flags.DEFINE_list('workdir', None, 'Finished measurement workdirs (the same settings).')
 _NAME = flags.DEFINE_string('name', None, 'Dataset name, bundled as cpu/<name>.')

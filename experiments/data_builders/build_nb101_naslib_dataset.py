@@ -1,10 +1,11 @@
-"""Bundles NASLib's NB101 zero-cost subset (../shared/data/naslib-zc-subsets, Apache-2.0) as `nb101/naslib-cifar10`:
+"""Bundles NASLib's NB101 zero-cost subset ($EAGLE_JAX_DATA/naslib-zc-subsets, Apache-2.0) as `nb101/naslib-cifar10`:
 292 distinct cells (500 entries, deduplicated by module hash; duplicates' values averaged), CIFAR-10 validation
 accuracy (%) of one NB101 training seed per entry as NASLib drew it.
 
-python experiments/build_nb101_naslib_dataset.py
+python experiments/data_builders/build_nb101_naslib_dataset.py
 """
 import json
+import os
 from pathlib import Path
 
 from absl import app
@@ -12,7 +13,7 @@ from absl import app
 from eagle_jax.data import bundled_data
 from eagle_jax.spaces.nasbench101 import files as nasbench101_files
 
-SOURCE = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
+SOURCE = Path(os.environ.get('EAGLE_JAX_DATA', '')) / 'naslib-zc-subsets' / 'raw' / 'zc_nasbench101.json'
 
 
 def main(argv):

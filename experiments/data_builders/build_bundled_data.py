@@ -1,10 +1,11 @@
-"""Rebuilds the bundled datasets in eagle_jax/data/bundled/ from ../shared/data (run once; output is committed).
+"""Rebuilds the bundled datasets in eagle_jax/data/bundled/ from the public datasets under $EAGLE_JAX_DATA (run once; output is committed).
 
-python experiments/build_bundled_data.py --shared_data=../shared/data
+python experiments/data_builders/build_bundled_data.py --shared_data=$EAGLE_JAX_DATA
 """
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from absl import app, flags
 from eagle_jax import files
 from eagle_jax.spaces import nasbench201
 
-_SHARED = flags.DEFINE_string('shared_data', '../shared/data', 'Folder with the public datasets.')
-_OUT = Path(__file__).resolve().parents[1] / 'eagle_jax' / 'data' / 'bundled'
+_SHARED = flags.DEFINE_string('shared_data', os.environ.get('EAGLE_JAX_DATA', ''), 'Folder with the public datasets (default: $EAGLE_JAX_DATA).')
+_OUT = Path(__file__).resolve().parents[2] / 'eagle_jax' / 'data' / 'bundled'
 
 
 def _read_rows(path: Path) -> list:

@@ -1,15 +1,16 @@
 """Predictor quality over split seeds: the latency GCN against the linear one-hot baseline and FLOPs, beside the
 noise ceiling. By default on the five LatBench devices, Eagle's protocol (900 train / 100 valid / rest test):
 
-python experiments/predictor_quality.py --latbench=../shared/data/eagle-latbench-nb201/raw --repeats=5
+python experiments/validations/predictor_quality.py --latbench=$EAGLE_JAX_DATA/eagle-latbench-nb201/raw --repeats=5
 Any predictor config and datasets (bundled names or files), e.g. NB101 on the project's own CPU measurements:
-python experiments/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/epyc-litert-fp32-1thread-nb101 \
+python experiments/validations/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/epyc-litert-fp32-1thread-nb101 \
     --repeats=3 --out=nasbench101_latency
 `--remeasured` (one file per dataset) holds a second measurement of some of the same archs: the row "measured
 twice" scores the second measurement as a predictor of the first, the noise ceiling of any predictor.
-Writes experiments/<out>.{json,md}.
+Writes experiments/validations/<out>.{json,md}.
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,16 +19,17 @@ from absl import app, flags
 from eagle_jax import data, files
 from eagle_jax.predictors import experiment, metrics as metrics_lib
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 DEVICES = ('desktop-cpu-core-i7-7820x-fp32', 'desktop-gpu-gtx-1080ti-fp32', 'embedded-gpu-jetson-nano-fp16',
            'mobile-cpu-snapdragon-855-kryo-485-int8', 'mobile-gpu-snapdragon-855-adreno-640-int8')
-_LATBENCH = flags.DEFINE_string('latbench', '../shared/data/eagle-latbench-nb201/raw', 'LatBench pickles.')
+_LATBENCH = flags.DEFINE_string('latbench', os.path.join(os.environ.get('EAGLE_JAX_DATA', ''), 'eagle-latbench-nb201', 'raw'),
+                                 'LatBench pickles (default: under $EAGLE_JAX_DATA).')
 _REPEATS = flags.DEFINE_integer('repeats', 5, 'Split seeds per device.')
 _DEVICES = flags.DEFINE_list('devices', list(DEVICES), 'LatBench devices to run (pickle stems).')
 _DATASETS = flags.DEFINE_list('datasets', None, 'Datasets (bundled names or files) instead of LatBench devices.')
 _CONFIG = flags.DEFINE_string('config', 'lat_gcn_nasbench201_fast', 'Predictor config in configs/predictors/.')
-_OUT = flags.DEFINE_string('out', 'predictor_quality', 'Name of the results in experiments/.')
+_OUT = flags.DEFINE_string('out', 'predictor_quality', 'Name of the results in experiments/validations/.')
 _SEED = flags.DEFINE_integer('seed', 0, 'First split seed (repeats use seed, seed + 1, ...).')
 _PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
                                   'others already in predictor_quality.json are kept.')
