@@ -20,20 +20,28 @@ from eagle_jax import cli, files
 from eagle_jax.predictors import inference, ranking
 
 _PREDICTOR = flags.DEFINE_string('predictor', None, 'A train workdir (or its checkpoint).')
-_CANDIDATES = flags.DEFINE_integer('candidates', 0, 'Candidates sampled from the space (0: the whole space).')
+_CANDIDATES = flags.DEFINE_integer('candidates', 0, 'Candidates sampled from the space (0: the whole space).',
+                                    lower_bound=0)
 _SEED = flags.DEFINE_integer('seed', 0, 'Sampling seed.')
-_SAMPLER = flags.DEFINE_string('sampler', 'fast', "DARTS sampler: 'fast' or 'eagle' (Eagle's exact sequence).")
-_CHUNK = flags.DEFINE_integer('chunk', 100_000, 'Candidates drawn per chunk (the unit of work of a process).')
-_TOP_K = flags.DEFINE_integer('top_k', 1000, 'Best candidates kept and written.')
+_SAMPLER = flags.DEFINE_enum('sampler', 'fast', ['fast', 'eagle'], "DARTS sampler ('eagle': Eagle's exact sequence).")
+_CHUNK = flags.DEFINE_integer('chunk', 100_000, 'Candidates drawn per chunk (the unit of work of a process).',
+                               lower_bound=1)
+_TOP_K = flags.DEFINE_integer('top_k', 1000, 'Best candidates kept and written.', lower_bound=1)
 _OUTPUT = flags.DEFINE_string('output', None, 'Folder for top.csv and summary.json.')
 _COORDINATOR = flags.DEFINE_string('coordinator', '', 'host:port of process 0, for --num_processes > 1.')
-_NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes in the run (hosts, or processes on one).')
-_PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0..num_processes - 1.')
+_NUM_PROCESSES = flags.DEFINE_integer('num_processes', 1, 'Processes in the run (hosts, or processes on one).',
+                                      lower_bound=1)
+_PROCESS_ID = flags.DEFINE_integer('process_id', 0, 'This process, 0..num_processes - 1.', lower_bound=0)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  output = Path(_OUTPUT.value)
+  if output.exists() and not output.is_dir():
+    raise ValueError(f'--output={output} is a file; give a folder for top.csv and summary.json')
+  if _PROCESS_ID.value >= _NUM_PROCESSES.value:
+    raise ValueError(f'--process_id={_PROCESS_ID.value} must be below --num_processes={_NUM_PROCESSES.value}')
   if _NUM_PROCESSES.value > 1:
     if not _COORDINATOR.value:
       raise app.UsageError('--num_processes > 1 needs --coordinator=HOST:PORT (process 0)')
@@ -50,7 +58,6 @@ def main(argv):
   writer.writerow(['rank', 'position', 'score', 'arch_str'])
   for rank, (position, score, key) in enumerate(zip(ranked.top, ranked.top_scores, ranked.top_keys)):
     writer.writerow([rank, int(position), repr(float(score)), space.to_str(space.hashable([key])[0])])
-  output = Path(_OUTPUT.value)
   output.mkdir(parents=True, exist_ok=True)
   files.atomic_write_text(output / 'top.csv', table.getvalue())
   summary = {'predictor': _PREDICTOR.value, 'space': space.reference, 'candidates': int(len(ranked.scores)),

@@ -1,6 +1,7 @@
 """The measurement server on a lab network: token, slow and malformed clients, limits, retries, device farms."""
 import contextlib
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,26 +54,138 @@ def _status_and_error(answer: bytes):
   return int(head.split()[1]), json.loads(body).get('error', '')
 
 
+TOKEN = 'a-long-enough-shared-secret'
+
+
+def _server_binary(*flags, env=None):
+  return subprocess.run([sys.executable, '-m', 'eagle_jax.measure.server', *flags], capture_output=True, text=True,
+                        timeout=60, cwd=ROOT, env={'PATH': '/usr/bin:/bin', 'PYTHONPATH': str(ROOT), **(env or {})})
+
+
 def test_loopback_by_default_and_a_token_anywhere_else(tmp_path, monkeypatch):
   with pytest.raises(ValueError, match='refusing to listen on 0.0.0.0 without a token'):
     server.serve('0.0.0.0', 0)
-  result = subprocess.run([sys.executable, '-m', 'eagle_jax.measure.server', '--host=0.0.0.0', '--port=0'],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={'PATH': '/usr/bin:/bin', 'PYTHONPATH': str(ROOT)})
+  result = _server_binary('--host=0.0.0.0', '--port=0')
   assert result.returncode == 2 and 'without a token' in result.stderr
+  for host in ('127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost'):
+    assert server.is_loopback(host), host
+  for host in ('0.0.0.0', '::', '10.0.0.1', 'no-such-host.invalid'):
+    assert not server.is_loopback(host), host
   token_file = tmp_path / 'token'
-  token_file.write_text('s3cret-token\n')
-  assert server.read_token(str(token_file)) == 's3cret-token'
-  monkeypatch.setenv(server.TOKEN_ENV, 'from-env')
-  assert server.read_token('') == 'from-env'
-  with pytest.raises(ValueError, match='is empty'):
-    (tmp_path / 'empty').write_text('\n')
-    server.read_token(str(tmp_path / 'empty'))
-  with running_server(token='s3cret-token') as port:
-    for token in (None, 'wrong', 's3cret-token-but-longer'):
-      with pytest.raises(RuntimeError, match=r'refused the request \(401\): missing or wrong token'):
+  token_file.write_text(f'  {TOKEN}\n')
+  token_file.chmod(0o600)
+  assert server.read_token(str(token_file)) == TOKEN
+  monkeypatch.setenv(server.TOKEN_ENV, f'{TOKEN}-from-env ')
+  assert server.read_token('') == f'{TOKEN}-from-env'
+  with running_server(token=TOKEN) as port:
+    for token in (None, 'wrong', TOKEN + '-but-longer'):
+      with pytest.raises(PermissionError, match=r'refused the token \(401\): missing or wrong token'):
         runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, token=token).ping()
-    assert runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, token='s3cret-token').ping()['limits']
+    assert runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, token=TOKEN).ping()['limits']
+
+
+@pytest.mark.parametrize('env, token_text, mode, message', [
+    ({server.TOKEN_ENV: ' '}, None, None, 'has 0 characters'),
+    ({server.TOKEN_ENV: 'x'}, None, None, 'has 1 characters'),
+    ({server.TOKEN_ENV: 'short-but-15-ch'}, None, None, 'at least 16'),
+    ({server.TOKEN_ENV: 'sixteen chars with spaces'}, None, None, 'whitespace'),
+    ({}, '\n', 0o600, 'has 0 characters'),
+    ({}, TOKEN, 0o644, 'open to others \\(mode 644\\): chmod 600'),
+    ({}, TOKEN, 0o620, 'open to others'),
+])
+def test_weak_blank_or_exposed_tokens_are_refused(tmp_path, monkeypatch, env, token_text, mode, message):
+  monkeypatch.delenv(server.TOKEN_ENV, raising=False)
+  for name, value in env.items():
+    monkeypatch.setenv(name, value)
+  token_file = ''
+  if token_text is not None:
+    token_file = tmp_path / 'token'
+    token_file.write_text(token_text)
+    token_file.chmod(mode)
+  with pytest.raises((ValueError, PermissionError), match=message):
+    server.read_token(str(token_file))
+  result = _server_binary('--host=0.0.0.0', '--port=0', f'--token_file={token_file}', env=env)
+  assert result.returncode == 2 and result.stderr.startswith('error: ') and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize('flag, message', [
+    ('--request_timeout=0', '--request_timeout must be a positive number, got 0.0'),
+    ('--max_runs=-5', '--max_runs must be a positive number, got -5'),
+    ('--max_body_mb=nan', '--max_body_mb must be a positive number'),
+    ('--port=70000', '--port must be 0-65535'),
+])
+def test_server_limits_are_checked_at_start(flag, message):
+  result = _server_binary(flag)
+  assert result.returncode == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_request_id_is_bound_to_its_model_and_settings(tiny_model):
+  with running_server() as port:
+    def post(query, body):
+      head = f'POST /measure?{query} HTTP/1.1\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n'
+      return _status_and_error(_raw(port, head.encode() + body))
+    assert post('id=dup1&runs=3&avg_between=1&interval=0&warmup=1', tiny_model) == (200, '')
+    assert post('id=dup1&runs=3&avg_between=1&interval=0&warmup=1', tiny_model) == (200, '')  # a retry
+    for query, body in (('id=dup1&runs=7&avg_between=1&interval=0&warmup=1', b'not a model at all'),
+                        ('id=dup1&runs=7&avg_between=1&interval=0&warmup=1', tiny_model),
+                        ('id=dup1&runs=3&avg_between=1&interval=0&warmup=1', tiny_model + b'\0')):
+      status, error = post(query, body)
+      assert status == 409 and "request id 'dup1' belongs to another model or other settings" in error
+
+
+def test_ipv6_loopback_serves_without_a_token(tiny_model):
+  if not socket.has_ipv6:
+    pytest.skip('no IPv6 on this machine')
+  try:
+    httpd = server.serve('::1', 0)
+  except OSError as e:
+    pytest.skip(f'cannot bind ::1 here: {e}')
+  thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+  thread.start()
+  try:
+    assert runners.RemoteRunner(FAST, '::1', httpd.server_address[1], timeout=10, retries=1).ping()['limits']
+  finally:
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def _self_signed(folder: Path):
+  openssl = shutil.which('openssl')
+  if openssl is None:
+    pytest.skip('making a test certificate needs the openssl command')
+  cert, key = folder / 'cert.pem', folder / 'key.pem'
+  subprocess.run([openssl, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', str(key), '-out', str(cert),
+                  '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+                 check=True, capture_output=True, timeout=60)
+  return cert, key
+
+
+def test_tls_with_a_verified_certificate(tmp_path, tiny_model):
+  cert, key = _self_signed(tmp_path)
+  (tmp_path / 'other').mkdir()
+  other_cert, _ = _self_signed(tmp_path / 'other')
+  httpd = server.serve('127.0.0.1', 0, TOKEN, tls_cert=str(cert), tls_key=str(key))
+  thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+  thread.start()
+  port = httpd.server_address[1]
+  try:
+    runner = runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, retries=1, token=TOKEN, tls_ca=str(cert))
+    assert runner.base.startswith('https://')
+    assert len(runner.run(tiny_model)) == FAST.runs
+    with pytest.raises(ConnectionError, match='TLS failed'):  # a certificate the client does not trust
+      runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, retries=3, token=TOKEN, tls_ca=str(other_cert)).ping()
+    with pytest.raises(ConnectionError):  # plain HTTP to a TLS server
+      runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=5, retries=1, token=TOKEN).ping()
+    assert runner.ping()['limits']  # the server is still serving
+  finally:
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+  with pytest.raises(ValueError, match='needs both --tls_cert and --tls_key'):
+    server.serve('127.0.0.1', 0, tls_cert=str(cert))
+  with pytest.raises(ValueError, match='not a PEM certificate'):
+    server.serve('127.0.0.1', 0, tls_cert=str(key), tls_key=str(key))
 
 
 def test_a_silent_client_holds_only_its_own_connection():

@@ -53,7 +53,7 @@ def test_unusable_targets_are_refused_before_training(tmp_path, bad_value, messa
 def test_constant_targets_and_a_diverging_loss_stop_with_an_error(tmp_path):
   mapping = dict.fromkeys(list(data.load_measurements('help/pixel3'))[:100], 0.02)
   formats.write_pickle(mapping, tmp_path / 'flat.pickle')
-  with pytest.raises(ValueError, match=r'flat.pickle: all 97 target values equal 0.02; a predictor has nothing'):
+  with pytest.raises(ValueError, match=r'flat.pickle: all 97 values equal 0.02; a predictor has nothing'):
     experiment.train_and_evaluate(_config(str(tmp_path / 'flat.pickle')), tmp_path / 'flat')
   with pytest.raises(FloatingPointError, match=r'training diverged: loss is (nan|inf).*nothing was saved'):
     experiment.train_and_evaluate(_config(**{'training.learning_rate': 1e12, 'data.normalize': False}),
@@ -160,7 +160,7 @@ def test_workdir_problems_are_found_before_any_work(tmp_path):
   with pytest.raises(NotADirectoryError, match='is a file, not a folder'):
     job.run(test.get_config(), tmp_path / 'file', progress=False)
   with pytest.raises(PermissionError, match='is not writable'):
-    with files.output_dir('/proc/self'):
+    with files.output_dir('/proc/self', 'test'):
       pass
   config = test.get_config()
   config.search.budget = 0
@@ -170,7 +170,11 @@ def test_workdir_problems_are_found_before_any_work(tmp_path):
 
 
 @pytest.mark.parametrize('override, expected', [
-    ('--config.model.predictr=gcn', 'error: bad config override --config.model.predictr=gcn: \'predictr\''),
+    ('--config.model.predictr=gcn', "error: bad config override --config.model.predictr=gcn: no such field "
+     "'predictr' Did you mean \"predictor\""),
+    ('--config.training.epochs=abc', "error: flag --config.training.epochs=abc: invalid literal for int()"),
+    ('--config.training.epochs=0', 'error: config.training.epochs must be an integer >= 1, got 0'),
+    ('--config.data.training_points=5000', 'error: config.data.training_points=5000'),
     ('--config.model.head=bogus', "error: config.model.head must be one of"),
     ('--config.data.measurement=missing.pickle', "error: 'missing.pickle' is neither a bundled dataset")])
 def test_config_mistakes_are_one_line(tmp_path, override, expected):

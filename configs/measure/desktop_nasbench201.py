@@ -22,5 +22,6 @@ def get_config():
       farm=True,      # several devices: True = identical devices share one plan and one result folder;
                       # False = every device measures the whole plan into results/<host>_<port>
       token_file='',  # the servers' shared token (else $EAGLE_JAX_MEASURE_TOKEN); never a flag value
+      tls_ca='',      # a PEM file: HTTPS, the servers' certificate verified against it (servers: --tls_cert)
       pause_conversion=False))  # local runner: stop the conversion workers while a model is timed (few cores)
   return config

@@ -110,6 +110,15 @@ class Dataset:
     return cls(keys, np.array(list(mapping.values()), np.float64), name, units, space=space)
 
 
+def require_spread(values, what: str) -> None:
+  """Refuses target values that are all equal: a predictor has nothing to learn from them (train, search and
+  ask/tell apply the same rule)."""
+  values = np.asarray(values, np.float64)
+  if len(values) > 1 and np.ptp(values) == 0:
+    raise ValueError(f'{what}: all {len(values)} values equal {float(values[0])!r}; a predictor has nothing to '
+                     'learn from them')
+
+
 def load_dataset(source, column: Optional[str] = None, where: Optional[dict] = None,
                  space: Optional[str] = None) -> Dataset:
   """A Dataset from a bundled name (see `bundled()`), or an Eagle pickle / CSV / npz path, or a file (or folder) of

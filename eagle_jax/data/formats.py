@@ -33,7 +33,7 @@ _ARRAY_GLOBALS = frozenset({
 })
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
   """A pickle asked for a class outside plain containers, numbers and numpy scalars."""
 
 

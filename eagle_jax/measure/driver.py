@@ -28,7 +28,7 @@ def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
   keys = space.hashable(plan_lib.choose_archs(config, space))
   if len(set(keys)) != len(keys):
     raise ValueError('the arch list names some archs twice')
-  with files.output_dir(workdir) as workdir:
+  with files.output_dir(workdir, 'measure') as workdir:
     return _measure_into(config, workdir, device_runners, space, keys, progress)
 
 

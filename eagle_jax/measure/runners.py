@@ -5,6 +5,7 @@ the target device, with timeouts, retries and clear errors."""
 import dataclasses
 import json
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -50,10 +51,16 @@ class RemoteRunner:
   """
 
   def __init__(self, settings: TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 5,
-               token: Optional[str] = None, backoff: float = 1.0):
+               token: Optional[str] = None, backoff: float = 1.0, tls_ca: str = ''):
     self.settings, self.timeout, self.retries, self.token, self.backoff = settings, timeout, retries, token, backoff
     self.host, self.port = host, port
-    self.base = f'http://{host}:{port}'
+    self.base = f'{"https" if tls_ca else "http"}://{f"[{host}]" if ":" in host else host}:{port}'
+    self._tls = None
+    if tls_ca:  # HTTPS, the server's certificate verified against this CA (or self-signed certificate) file
+      try:
+        self._tls = ssl.create_default_context(cafile=tls_ca)
+      except (OSError, ssl.SSLError) as e:
+        raise ValueError(f'config.runner.tls_ca {tls_ca} is not a PEM certificate file: {e}') from None
     self._limits = None
 
   def describe(self) -> str:
@@ -70,15 +77,20 @@ class RemoteRunner:
       request = urllib.request.Request(f'{self.base}{path}', data=data, headers=headers,
                                        method='GET' if data is None else 'POST')
       try:
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+        with urllib.request.urlopen(request, timeout=self.timeout, context=self._tls) as response:
           return json.loads(response.read())
       except urllib.error.HTTPError as e:
-        if e.code < 500:  # the server answered: the model, settings or token are bad; no retry
+        if e.code in (401, 403):  # not a model's fault: the whole run must stop
+          raise PermissionError(f'measurement server {self.base} refused the token ({e.code}): {_error_text(e)}') from e
+        if e.code < 500:  # the server answered: the model or its settings are bad; no retry
           raise RuntimeError(f'measurement server {self.base} refused the request ({e.code}): '
                              f'{_error_text(e)}') from e
         last_error = e
       except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
         reason = getattr(e, 'reason', e)
+        if isinstance(reason, ssl.SSLError):  # a certificate or protocol mismatch does not heal by retrying
+          raise ConnectionError(f'measurement server {self.base}: TLS failed ({reason}); check config.runner.tls_ca '
+                                'and that the server runs with --tls_cert') from e
         slow += isinstance(reason, (TimeoutError, socket.timeout))
         last_error = e
     if slow:
@@ -155,6 +167,6 @@ def make_runners(config: ml_collections.ConfigDict) -> list:
       raise ValueError(f'config.runner.timeout ({config.timeout}) must be > 0 and config.runner.retries '
                        f'({config.retries}) >= 1')
     token = server.read_token(config.get('token_file', ''))
-    return [RemoteRunner(settings, host, port, config.timeout, config.retries, token)
-            for host, port in device_addresses(config)]
+    return [RemoteRunner(settings, host, port, config.timeout, config.retries, token,
+                         tls_ca=config.get('tls_ca', '')) for host, port in device_addresses(config)]
   raise ValueError(f"config.runner.kind must be 'local' or 'remote', got {config.kind!r}")

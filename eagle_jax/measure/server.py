@@ -1,24 +1,30 @@
 """Measurement server for a target device: receives a .tflite model over HTTP, times it, returns raw timings.
 
-python -m eagle_jax.measure.server [--host=127.0.0.1] [--port=8765] [--token_file=FILE] [limits]
+python -m eagle_jax.measure.server [--host=127.0.0.1] [--port=8765] [--token_file=FILE]
+    [--tls_cert=CERT --tls_key=KEY] [limits]
 
 Needs only numpy and a TFLite interpreter: `ai-edge-litert`, or `tflite-runtime` on older boards and Python
 versions; this file can be copied to the device alone and run as `python server.py --host ... --port ...`.
 
-Security: it listens on 127.0.0.1 unless told otherwise. Any other address needs a shared token, read from
---token_file or the EAGLE_JAX_MEASURE_TOKEN environment variable (never from a flag value, which `ps` shows);
-clients send it as `Authorization: Bearer <token>` and it is compared in constant time.
+Security: it listens on 127.0.0.1 unless told otherwise. Any address but a loopback one (127.0.0.0/8, ::1)
+needs a shared token of at least 16 characters, read from --token_file (a file only its owner can read, as ssh
+asks of keys) or the EAGLE_JAX_MEASURE_TOKEN environment variable (never from a flag value, which `ps` shows),
+stripped of whitespace from either; clients send it as `Authorization: Bearer <token>` and it is compared in
+constant time. Over an untrusted network, serve TLS (--tls_cert, --tls_key; clients verify the certificate
+with config.runner.tls_ca) or reach a loopback server through an ssh tunnel.
 Robustness: a thread per connection with a socket timeout (a slow or silent client holds only its own
 connection), checked headers, bounded bodies, bounded settings, and tensor memory checked before allocation;
 every refusal is a 4xx with a JSON `error`. Timing itself stays one model at a time.
 Endpoints: GET /ping -> {"interpreter", "version", "limits"}; POST /measure?id=&threads=&runs=&avg_between=
 &interval=&warmup=&xnnpack=&seed= with the model bytes as body -> {"timings": [[seconds, ...], ...]}. A request
-whose `id` the server already knows waits for (or returns) that job's result instead of timing the model again.
+whose `id` the server already knows waits for (or returns) that job's result instead of timing the model again;
+an id is bound to a digest of its model and settings, so the same id with another request gets 409.
 """
 import argparse
 import collections
 import dataclasses
 import gc
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -26,6 +32,7 @@ import math
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -43,6 +50,7 @@ except ImportError:  # pragma: no cover - devices without LiteRT
   INTERPRETER = 'tflite_runtime'
 
 TOKEN_ENV = 'EAGLE_JAX_MEASURE_TOKEN'
+MIN_TOKEN_CHARS = 16
 _JOB_ID = re.compile(r'[A-Za-z0-9_-]{1,64}')
 
 
@@ -58,6 +66,12 @@ class Limits:
   max_warmup: int = 10_000
   max_interval: float = 10.0
   max_seconds_estimate: float = 3600.0  # runs * interval, the sleep a request alone asks for
+
+  def __post_init__(self):
+    for field in dataclasses.fields(self):
+      value = getattr(self, field.name)
+      if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f'--{field.name} must be a positive number, got {value!r}')
 
   @property
   def max_body_bytes(self) -> int:
@@ -149,9 +163,10 @@ def time_model(model: bytes, threads: int = 1, runs: int = 100, avg_between: int
 
 
 class _Job:
-  """One model's timing; requests with the same id share it."""
+  """One model's timing; requests with the same id (and so the same model and settings) share it."""
 
-  def __init__(self):
+  def __init__(self, digest: str = ''):
+    self.digest = digest
     self.done = threading.Event()
     self.status, self.payload = 500, {'error': 'the job did not finish'}
 
@@ -170,19 +185,23 @@ class MeasurementServer(http_server.ThreadingHTTPServer):
 
   def __init__(self, address, token: Optional[str], limits: Limits):
     self.token, self.limits = token, limits
+    self.address_family = socket.AF_INET6 if ':' in address[0] else socket.AF_INET
     self.device_lock, self.jobs_lock = threading.Lock(), threading.Lock()
     self.jobs = collections.OrderedDict()
     super().__init__(address, _Handler)
 
-  def job(self, job_id: Optional[str]):
-    """(job, True if this request must run it)."""
+  def job(self, job_id: Optional[str], digest: str):
+    """(job, True if this request must run it); an id already bound to another request is refused (409)."""
     if job_id is None:
-      return _Job(), True
+      return _Job(digest), True
     with self.jobs_lock:
       if job_id in self.jobs:
+        job = self.jobs[job_id]
+        if not hmac.compare_digest(job.digest, digest):
+          raise _Refusal(409, f'request id {job_id!r} belongs to another model or other settings; use a new id')
         self.jobs.move_to_end(job_id)
-        return self.jobs[job_id], False
-      job = self.jobs[job_id] = _Job()
+        return job, False
+      job = self.jobs[job_id] = _Job(digest)
       while len(self.jobs) > self.keep_jobs:
         self.jobs.popitem(last=False)
       return job, True
@@ -194,6 +213,15 @@ class _Handler(http_server.BaseHTTPRequestHandler):
   def setup(self):
     self.timeout = self.server.limits.request_timeout  # applied to the socket by StreamRequestHandler.setup
     super().setup()
+
+  def handle(self):
+    if isinstance(self.connection, ssl.SSLSocket):
+      try:  # the TLS handshake, in this connection's thread and under its timeout
+        self.connection.do_handshake()
+      except (ssl.SSLError, TimeoutError, socket.timeout, ConnectionError, OSError):
+        self.close_connection = True
+        return
+    super().handle()
 
   def _reply(self, status: int, payload: dict, close: bool = False):
     body = json.dumps(payload).encode()
@@ -265,7 +293,8 @@ class _Handler(http_server.BaseHTTPRequestHandler):
         raise _Refusal(400, str(e)) from None
       if not model:
         raise _Refusal(400, 'empty model body')
-      job, run_it = self.server.job(job_id)
+      digest = hashlib.sha256(model + json.dumps(settings, sort_keys=True).encode()).hexdigest()
+      job, run_it = self.server.job(job_id, digest)
       if run_it:
         self._run(job, model, settings)
       job.done.wait()
@@ -289,33 +318,74 @@ class _Handler(http_server.BaseHTTPRequestHandler):
 
 
 def is_loopback(host: str) -> bool:
+  """True when every address `host` names is a loopback one (127.0.0.0/8, ::1, localhost)."""
   try:
-    return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
-  except (OSError, ValueError):
+    return ipaddress.ip_address(host.strip('[]')).is_loopback
+  except ValueError:
+    pass
+  try:
+    addresses = {info[4][0].split('%')[0] for info in socket.getaddrinfo(host, None)}
+  except OSError:
     return False
+  return bool(addresses) and all(ipaddress.ip_address(address).is_loopback for address in addresses)
+
+
+def check_token(token: str, source: str) -> str:
+  """`token` stripped of surrounding whitespace; refused when shorter than MIN_TOKEN_CHARS."""
+  token = token.strip()
+  if len(token) < MIN_TOKEN_CHARS:
+    raise ValueError(f'the token from {source} has {len(token)} characters (whitespace stripped); a token needs '
+                     f'at least {MIN_TOKEN_CHARS}: python -c "import secrets; print(secrets.token_urlsafe(32))"')
+  if any(character.isspace() or not character.isprintable() for character in token):
+    raise ValueError(f'the token from {source} holds whitespace or unprintable characters; use letters, digits '
+                     'and punctuation only')
+  return token
 
 
 def read_token(token_file: str = '') -> Optional[str]:
-  """The shared token from a file (first line) or, without one, the EAGLE_JAX_MEASURE_TOKEN variable."""
+  """The shared token from a file or, without one, the EAGLE_JAX_MEASURE_TOKEN variable (None when neither);
+  a file others can read or write is refused."""
   if token_file:
     path = Path(token_file).expanduser()
     if not path.is_file():
       raise FileNotFoundError(f'token file {path} does not exist')
-    token = path.read_text().strip()
-    if not token:
-      raise ValueError(f'token file {path} is empty')
-    return token
-  return os.environ.get(TOKEN_ENV) or None
+    mode = path.stat().st_mode & 0o777
+    if os.name == 'posix' and mode & 0o077:
+      raise PermissionError(f'token file {path} is open to others (mode {mode:o}): chmod 600 {path}')
+    return check_token(path.read_text(), f'token file {path}')
+  if TOKEN_ENV not in os.environ:
+    return None
+  return check_token(os.environ[TOKEN_ENV], TOKEN_ENV)
 
 
 def serve(host: str = '127.0.0.1', port: int = 0, token: Optional[str] = None,
-          limits: Limits = Limits()) -> MeasurementServer:
+          limits: Limits = Limits(), tls_cert: str = '', tls_key: str = '') -> MeasurementServer:
   """A server bound to host:port (port 0 picks a free one); call serve_forever() on it. Any address but
-  loopback needs a token."""
+  loopback needs a token; with `tls_cert` and `tls_key` (PEM files) it serves HTTPS."""
   if token is None and not is_loopback(host):
     raise ValueError(f'refusing to listen on {host} without a token: anyone on the network could run models on '
                      f'this device. Put a shared secret in a file (--token_file) or in {TOKEN_ENV}')
-  return MeasurementServer((host, port), token, limits)
+  if not (isinstance(port, int) and 0 <= port < 65536):
+    raise ValueError(f'--port must be 0-65535 (0: any free port), got {port!r}')
+  if token is not None:
+    token = check_token(token, 'the server settings')
+  if bool(tls_cert) != bool(tls_key):
+    raise ValueError('TLS needs both --tls_cert and --tls_key (PEM files)')
+  context = None
+  if tls_cert:
+    for path in (tls_cert, tls_key):
+      if not Path(path).is_file():
+        raise FileNotFoundError(f'TLS file {path} does not exist')
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+      context.load_cert_chain(tls_cert, tls_key)
+    except ssl.SSLError as e:
+      raise ValueError(f'--tls_cert {tls_cert} / --tls_key {tls_key} are not a PEM certificate and its key: '
+                       f'{e}') from None
+  httpd = MeasurementServer((host, port), token, limits)
+  if context is not None:
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+  return httpd
 
 
 def main():
@@ -323,18 +393,20 @@ def main():
   parser.add_argument('--host', default='127.0.0.1', help='address to listen on (others need a token)')
   parser.add_argument('--port', type=int, default=8765)
   parser.add_argument('--token_file', default='', help=f'file holding the shared token (else ${TOKEN_ENV})')
+  parser.add_argument('--tls_cert', default='', help='PEM certificate: serve HTTPS (with --tls_key)')
+  parser.add_argument('--tls_key', default='', help='PEM private key of --tls_cert')
   defaults = Limits()
   for field in dataclasses.fields(Limits):
     parser.add_argument(f'--{field.name}', type=field.type if callable(field.type) else type(field.default),
                         default=getattr(defaults, field.name))
   args = parser.parse_args()
-  limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
   try:
-    httpd = serve(args.host, args.port, read_token(args.token_file), limits)
-  except (ValueError, FileNotFoundError, OSError) as e:
+    limits = Limits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)})
+    httpd = serve(args.host, args.port, read_token(args.token_file), limits, args.tls_cert, args.tls_key)
+  except (ValueError, OSError) as e:
     parser.exit(2, f'error: {e}\n')
-  print(f'measurement server ({INTERPRETER}) on {args.host}:{httpd.server_address[1]}'
-        f'{" (token required)" if httpd.token else ""}', flush=True)
+  print(f'measurement server ({INTERPRETER}) on {"https" if args.tls_cert else "http"}://{args.host}:'
+        f'{httpd.server_address[1]}{" (token required)" if httpd.token else ""}', flush=True)
   try:
     httpd.serve_forever()
   except KeyboardInterrupt:

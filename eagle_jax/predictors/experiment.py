@@ -30,12 +30,11 @@ def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset
     if total > len(dataset):
       raise ValueError(f'config.data.total_points={total} but {dataset.name} has only {len(dataset)} models')
     dataset = dataset.subset(np.arange(total))
-  if len(dataset) and np.ptp(dataset.values) == 0:
-    raise ValueError(f'{dataset.name}: all {len(dataset)} target values equal {float(dataset.values[0])!r}; a '
-                     'predictor has nothing to learn from them')
+  dataset_lib.require_spread(dataset.values, dataset.name)
   return dataset
 
 
+MIN_TEST = 2  # test models a run needs for its metrics (a Spearman needs two)
 OUTPUTS = ('metrics.json', 'predictions.csv', 'scatter.png', 'history.json', 'space_predictions.pickle',
            checkpoints.CARD, checkpoints.PARAMS_DIR)
 
@@ -81,8 +80,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, overwrite: bo
   kinds = (*models.BODIES, *baselines.BASELINES)
   if config.model.predictor not in kinds:
     raise ValueError(f'config.model.predictor must be one of {kinds}, got {config.model.predictor!r}')
+  if config.model.predictor in models.BODIES and not config.training.get('eval_only', False):
+    training.check_options(config.training)
   dataset = load_training_data(config)
-  with files.output_dir(workdir) as workdir:
+  splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, config.seed,
+                       min_test=MIN_TEST)  # a split that does not fit is refused before the workdir is touched
+  with files.output_dir(workdir, 'train') as workdir:
     _claim(workdir, overwrite)
     return _train_into(config, workdir, dataset)
 
@@ -97,7 +100,8 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
   runs, predictions = [], None
   for repeat in range(config.get('repeats', 1)):
     seed = config.seed + repeat
-    splits = splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, seed)
+    splits = splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, seed,
+                                  min_test=MIN_TEST)
     start = time.perf_counter()
     if kind in baselines.BASELINES:
       baseline = baselines.fit_baseline(kind, dataset.space, dataset.keys[splits.train],

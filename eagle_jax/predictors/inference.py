@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from eagle_jax import spaces
+from eagle_jax import files, spaces
 from eagle_jax.data import formats
 from eagle_jax.predictors import batches, checkpoints, initialization, models, normalization
 
@@ -17,8 +17,9 @@ from eagle_jax.predictors import batches, checkpoints, initialization, models, n
 class TrainedPredictor:
   """A trained unary or binary predictor loaded from a train workdir."""
 
-  def __init__(self, params, card: dict):
+  def __init__(self, params, card: dict, run_kind: str = ''):
     self.params, self.card = params, card
+    self.run_kind = run_kind  # the binary that saved it: 'train', 'search', 'transfer' ('' for older workdirs)
     self.space = spaces.get(card.get('space', spaces.DEFAULT))  # cards before spaces were named: NB201's
     self.model = initialization.create_model(ml_collections.ConfigDict(card['model']))
     self.binary = self.model.head != 'unary'
@@ -96,13 +97,13 @@ def faithful_sort(a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
 
 
 def load(workdir_or_checkpoint, space: Optional[str] = None) -> TrainedPredictor:
-  """A trained predictor from a `python -m eagle_jax.train` workdir (or its checkpoint folder); with `space`,
-  one trained on another space's archs is refused."""
+  """A trained predictor from a train, search or transfer workdir (or its checkpoint folder; `.run_kind` says
+  which binary saved it); with `space`, one trained on another space's archs is refused."""
   params, card = checkpoints.load(workdir_or_checkpoint)
   if space is not None:
     checkpoints.check_space(card, space, workdir_or_checkpoint)
   try:
-    predictor = TrainedPredictor(params, card)
+    predictor = TrainedPredictor(params, card, files.run_kind(checkpoints.locate(workdir_or_checkpoint)))
     num_augments = batches.num_card_augments(card)
     expected = jax.eval_shape(lambda: initialization.fresh_params(predictor.model, predictor.space, 0, num_augments))
   except (KeyError, TypeError, ValueError, AttributeError) as e:

@@ -94,6 +94,28 @@ class FitResult:
   seconds_to_best: float
 
 
+def check_options(training: ml_collections.ConfigDict, where: str = 'config.training') -> None:
+  """The fitting options `fit` reads, refused with their name and value when out of range."""
+  def whole(name, low, default=None):
+    value = training.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+      raise ValueError(f'{where}.{name} must be an integer >= {low}, got {value!r}')
+  def real(name, positive, default=None):
+    value = training.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
+        value <= 0 if positive else value < 0):
+      raise ValueError(f'{where}.{name} must be a number {"> 0" if positive else ">= 0"}, got {value!r}')
+  whole('epochs', 1)
+  whole('batch_size', 1)
+  real('learning_rate', True)
+  real('weight_decay', False, 0.0)
+  for name in ('lr_patience', 'es_patience', 'warmup_epochs'):
+    whole(name, 0, 0)
+  scheduler = training.get('lr_scheduler', 'cosine')
+  if scheduler not in SCHEDULERS:
+    raise ValueError(f'{where}.lr_scheduler must be one of {SCHEDULERS}, got {scheduler!r}')
+
+
 def _new_state(params, learning_rate: float, weight_decay: float, head_only: bool = False):
   return train_state.TrainState.create(apply_fn=None, params=params,
                                        tx=optimizer(float(learning_rate), float(weight_decay), head_only))
@@ -105,9 +127,8 @@ def fit(objective, params, train, valid, training: ml_collections.ConfigDict, se
   `valid`, the training loss) picks the best epoch. Options of `training` (`where` names it in messages): epochs,
   batch_size, learning_rate, weight_decay (0), lr_scheduler ('cosine'), lr_patience, es_patience (0: off),
   warmup_epochs (0: epochs training only params['last'] first), shuffle (True), legacy_last_weights (False)."""
+  check_options(training, where)
   scheduler = training.get('lr_scheduler', 'cosine')
-  if scheduler not in SCHEDULERS:
-    raise ValueError(f'{where}.lr_scheduler must be one of {SCHEDULERS}, got {scheduler!r}')
   rng = np.random.default_rng(seed)
   key = jax.random.PRNGKey(seed)
   batch_size = min(int(training.batch_size), len(train))

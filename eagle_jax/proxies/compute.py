@@ -187,7 +187,7 @@ def compute(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
   space = spaces.get(config.space)
   keys = plan.choose_archs(config, space)
   start = time.perf_counter()
-  with files.output_dir(workdir) as workdir:
+  with files.output_dir(workdir, 'proxies') as workdir:
     partial = _Partial(workdir / PARTIAL, _digest(config), keys, names, config.save_every)
     done_before, timing = int(partial.done.sum()), {}
     network_names = [n for n in names if n not in ('flops', 'params')]

@@ -115,6 +115,7 @@ class AskTell:
 
   def fit(self) -> bool:
     """Retrains on everything told (when anything is new) and stages the predictor in the workdir."""
+    dataset_lib.require_spread(self.engine.trained()[2], f'the results told to {self.workdir}')
     if not self.engine.fit():
       return False
     predictor = self.engine.learner.predictor

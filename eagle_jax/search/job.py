@@ -20,6 +20,7 @@ def load_benchmark(config: ml_collections.ConfigDict):
   """(candidates dataset, searched values, reported values, description) from config.data."""
   dataset = parts.table_of(config)
   searched, reported, description = tables.search_and_report_values(dataset, config.data.search_on)
+  dataset_lib.require_spread(searched[np.isfinite(searched)], f'{dataset.name} ({description})')
   return dataset, searched, reported, description
 
 
@@ -27,7 +28,7 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   """Runs the configured search and writes its outputs under `workdir`; returns the summary. In 'ask_tell' mode
   this is one step: tell config.search.results (if set), write the models to train next (asktell.py)."""
   mode = parts.check_mode(config)
-  with files.output_dir(workdir) as workdir:
+  with files.output_dir(workdir, 'search') as workdir:
     if mode == 'ask_tell':
       return asktell.AskTell(config, workdir).step(config.search.results or None, progress)
     return _run_into(config, workdir, progress)

@@ -50,7 +50,7 @@ def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> di
   """Runs the configured step (choose, adapt or benchmark) into `workdir`; returns its summary."""
   check_config(config)
   measured = devices.load_latency(config.data.measurement, config.space) if config.data.measurement else None
-  with files.output_dir(workdir) as workdir:  # a bad measurement file was refused before any pre-training
+  with files.output_dir(workdir, 'transfer') as workdir:  # a bad measurement file was refused before any pre-training
     start = time.perf_counter()
     pretrained = _pretrained(config, workdir, progress)
     pretrain_seconds = time.perf_counter() - start
