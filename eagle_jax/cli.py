@@ -5,7 +5,10 @@ import os
 import sys
 import traceback
 
-from absl import app, flags
+from absl import app, flags, logging
+
+# TensorFlow's C++ INFO lines (oneDNN, CPU features), before any module loads TensorFlow; workers inherit it
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 
 # What a user's input can raise: bad values, files, workdirs, devices; a diverged training run.
 USER_ERRORS = (ValueError, KeyError, OSError, FloatingPointError)
@@ -54,13 +57,17 @@ def _fail(text: str) -> None:
 
 
 def _parse_flags(argv):
-  """absl's flag parsing, a bad flag or override (type, enum, bound, unknown key) reported on one line."""
+  """absl's flag parsing, a bad flag or override (type, enum, bound, unknown key) reported on one line; the
+  libraries' INFO logging (jax, orbax) hidden unless --verbosity (-v) is given."""
   try:
-    return flags.FLAGS(argv)
+    remaining = flags.FLAGS(argv)
   except flags.Error as e:
     if os.environ.get('EAGLE_JAX_TRACEBACK'):
       traceback.print_exc()
     _fail(message(e))
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)
+  return remaining
 
 
 def run(main) -> None:

@@ -93,7 +93,11 @@ def test_choose_adapt_and_benchmark_modes_end_to_end(tmp_path):
   summary = json.loads(second.stdout)
   assert summary['measured'] == 5 and summary['chosen_not_measured'] == 0 and summary['adapt_seconds'] < 10
   predictor = predictors.load(workdir)
-  assert predictor.lower_is_better and np.all(predictor.predict(chosen) > 0)
+  assert predictor.lower_is_better and np.all(predictor.predict(chosen) > 0) and predictor.run_kind == 'transfer'
+  others = [key for key in truth.keys[:50] if NB201.hashable([key])[0] not in measured][:5]
+  (tmp_path / 'others.pickle').write_bytes(pickle.dumps(dict(zip(NB201.hashable(others), [0.01, 0.02] * 3))))
+  wrong = transfer(f'--config.data.measurement={tmp_path / "others.pickle"}')
+  assert wrong.returncode == 2 and 'holds none of the 5 models in' in wrong.stderr, wrong.stderr[-2000:]
   keys = NB201.enumerate()[:2000]
   limit = ml_collections.ConfigDict(dict(limit=float(np.median(truth.values)), checkpoint=str(workdir)))
   keep = parts.latency_mask(NB201, candidates.TableCandidates(NB201, keys), limit)

@@ -171,10 +171,16 @@ def probe_batch(input_shape, num_classes: int, seed: int, images_file: str = '',
     if images.ndim != len(input_shape) or tuple(images.shape[1:]) != tuple(input_shape[1:]):
       raise ValueError(f'{images_file}: images of shape {images.shape}, the network takes (N,) + '
                        f'{tuple(input_shape[1:])}')
+    if len(images) < 2:
+      raise ValueError(f'{images_file}: {len(images)} images; the proxies need a batch of at least 2 (jacov '
+                       'correlates their gradients)')
     images = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     axes = tuple(range(images.ndim - 1))
     images = (images - images.mean(axes)) / np.maximum(images.std(axes), 1e-6)
   else:
+    if input_shape[0] < 2:
+      raise ValueError(f'config.batch_size={input_shape[0]}: the proxies need a batch of at least 2 (jacov '
+                       'correlates their gradients)')
     images = rng.standard_normal(tuple(input_shape)).astype(np.float32)
   if labels_file:
     labels = _load_npy(labels_file, 'labels').astype(np.int64)

@@ -7,6 +7,7 @@ from pathlib import Path
 import ml_collections
 
 from eagle_jax import files, spaces
+from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import checkpoints, plots
 from eagle_jax.transfer import adaptation, devices, evaluation, pretraining
 
@@ -82,7 +83,12 @@ def _adapt(config, workdir: Path, pretrained, measured, chosen) -> dict:
   space, options = spaces.get(config.space), config.transfer
   if len(measured) < 2:
     raise ValueError(f'{config.data.measurement}: needs the latencies of at least 2 models, holds {len(measured)}')
+  dataset_lib.require_spread(measured.values, config.data.measurement)
   missing = set(space.hashable(chosen)) - set(space.hashable(measured.keys))
+  if len(missing) == len(chosen):
+    raise ValueError(f'{config.data.measurement} holds none of the {len(chosen)} models in {workdir / TO_MEASURE}: '
+                     'measure those models (python -m eagle_jax.measure --config.archs=list --config.arch_list='
+                     f'{workdir / TO_MEASURE} ...), or this workdir was made with other settings')
   start = time.perf_counter()
   adapted = adaptation.adapt(options.method, pretrained, measured.keys, measured.values, options.prior_floor,
                              options.finetune_steps, options.finetune_lr)
