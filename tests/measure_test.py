@@ -169,7 +169,7 @@ def test_bad_settings_are_refused_before_any_work(tmp_path):
   for path, value, message in (('runner.runs', 0, 'runs=0 is outside'), ('runner.interval', float('inf'),
                                                                            'interval=inf is outside'),
                                ('conversion.mode', 'int4', "mode must be one of"),
-                               ('shard_size', 0, 'shard_size must be'), ('runner.kind', 'cloud', "'local' or")):
+                               ('shard_size', 0, 'shard_size must be'), ('runner.kind', 'cloud', r"config.runner.kind must be one of \('local', 'remote', 'adb'\), got 'cloud'")):
     config = test_config.get_config()
     section, _, name = path.rpartition('.')
     (config[section] if section else config)[name] = value

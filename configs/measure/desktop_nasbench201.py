@@ -23,5 +23,8 @@ def get_config():
                       # False = every device measures the whole plan into results/<host>_<port>
       token_file='',  # the servers' shared token (else $EAGLE_JAX_MEASURE_TOKEN); never a flag value
       tls_ca='',      # a PEM file: HTTPS, the servers' certificate verified against it (servers: --tls_cert)
+      adb='adb',      # kind='adb': the adb executable; serial: the phone ('' = the only one; 'A,B' = a farm)
+      serial='', benchmark_model='',  # benchmark_model: host path of the binary for the phone's ABI ('' = on it)
+      device_dir='/data/local/tmp/eagle_jax', delegate='xnnpack',  # cpu | xnnpack | gpu | nnapi | hexagon
       pause_conversion=False))  # local runner: stop the conversion workers while a model is timed (few cores)
   return config

@@ -16,7 +16,7 @@ from tqdm import auto as tqdm
 from eagle_jax import files, spaces
 from eagle_jax.data import tools
 from eagle_jax.measure import plan as plan_lib
-from eagle_jax.measure import runners, shards, workers as workers_lib
+from eagle_jax.measure import shards, workers as workers_lib
 
 
 def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
@@ -36,8 +36,7 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
   archs, digest = [space.to_str(k) for k in keys], plan_lib.settings_digest(config, space)
   plan_lib.check(workdir, archs, digest, config.fix)
   for runner in device_runners:
-    if isinstance(runner, runners.RemoteRunner):
-      runner.limits()  # unreachable devices and wrong tokens fail here, before any work
+    runner.check()  # unreachable devices, wrong tokens, missing phones or tools fail here, before any work
   model_config = dict(config.model.to_dict(), input_size=tuple(config.model.input_size))
   conversion_config = config.conversion.to_dict()
   workers = conversion_config.pop('workers')

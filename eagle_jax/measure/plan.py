@@ -43,6 +43,8 @@ def settings_digest(config: ml_collections.ConfigDict, space) -> str:
   (not the device addresses, timeouts or token)."""
   conversion = {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
   runner = {k: config.runner[k] for k in ('kind', 'threads', 'xnnpack', 'runs', 'avg_between', 'interval', 'warmup')}
+  if config.runner.kind == 'adb':
+    runner['delegate'] = config.runner.get('delegate', 'xnnpack')
   relevant = {'space': space.name, 'model': config.model.to_dict(),
               'conversion': conversion, 'runner': runner}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,7 +1,8 @@
 """Runners behind one interface: `run(model_bytes) -> timings` (runs x avg_between seconds).
 
 `local` times on this machine with LiteRT; `remote` sends the model to `python -m eagle_jax.measure.server` on
-the target device, with timeouts, retries and clear errors."""
+the target device, with timeouts, retries and clear errors; `adb` pushes it to an Android phone and times it with
+TensorFlow Lite's benchmark_model (measure/adb.py)."""
 import dataclasses
 import json
 import socket
@@ -15,7 +16,7 @@ from typing import Optional
 
 import ml_collections
 
-from eagle_jax.measure import server
+from eagle_jax.measure import adb, server
 
 
 @dataclasses.dataclass
@@ -35,8 +36,13 @@ class LocalRunner:
   def __init__(self, settings: TimingSettings):
     self.settings = settings
 
+  name = 'local'
+
   def describe(self) -> str:
     return f'local {server.INTERPRETER}'
+
+  def check(self) -> None:
+    """Nothing to reach: this machine."""
 
   def run(self, model: bytes) -> list:
     return server.time_model(model, **dataclasses.asdict(self.settings))
@@ -63,8 +69,16 @@ class RemoteRunner:
         raise ValueError(f'config.runner.tls_ca {tls_ca} is not a PEM certificate file: {e}') from None
     self._limits = None
 
+  @property
+  def name(self) -> str:
+    return f'{self.host}_{self.port}'
+
   def describe(self) -> str:
     return f'remote {self.base}'
+
+  def check(self) -> None:
+    """Reaches the server (an unreachable device or a wrong token fails here, before any work)."""
+    self.limits()
 
   def _request(self, path: str, data: Optional[bytes] = None) -> dict:
     headers = {'Authorization': f'Bearer {self.token}'} if self.token else {}
@@ -157,11 +171,22 @@ def device_addresses(config: ml_collections.ConfigDict) -> list:
   return addresses
 
 
+KINDS = ('local', 'remote', 'adb')
+
+
 def make_runners(config: ml_collections.ConfigDict) -> list:
-  """The runners named by config.kind: one 'local', or one 'remote' per device; settings checked first."""
+  """The runners named by config.kind: one 'local', one 'remote' per device, or one 'adb' per phone (serials in
+  config.serial, comma separated; empty: the only phone attached); settings checked first."""
   settings = timing_settings(config)
   if config.kind == 'local':
     return [LocalRunner(settings)]
+  if config.kind == 'adb':
+    serials = [s.strip() for s in str(config.get('serial', '')).split(',') if s.strip()] or ['']
+    if len(set(serials)) != len(serials):
+      raise ValueError(f'config.runner.serial names a phone twice: {config.serial!r}')
+    return [adb.AdbRunner(settings, config.get('adb', 'adb'), serial, config.get('benchmark_model', ''),
+                          config.get('device_dir', adb.DEVICE_DIR), config.get('delegate', 'xnnpack'),
+                          config.timeout, config.retries) for serial in serials]
   if config.kind == 'remote':
     if not (config.timeout > 0 and config.retries >= 1):
       raise ValueError(f'config.runner.timeout ({config.timeout}) must be > 0 and config.runner.retries '
@@ -169,4 +194,4 @@ def make_runners(config: ml_collections.ConfigDict) -> list:
     token = server.read_token(config.get('token_file', ''))
     return [RemoteRunner(settings, host, port, config.timeout, config.retries, token,
                          tls_ca=config.get('tls_ca', '')) for host, port in device_addresses(config)]
-  raise ValueError(f"config.runner.kind must be 'local' or 'remote', got {config.kind!r}")
+  raise ValueError(f'config.runner.kind must be one of {KINDS}, got {config.kind!r}')

@@ -48,8 +48,9 @@ class Device:
 
 
 def devices(config, workdir: Path, device_runners: list, space) -> list:
-  """One result folder for a single device or a farm (config.runner.farm); else one per device under results/."""
+  """One result folder for a single device or a farm (config.runner.farm); else one per device under results/
+  (named by host_port, or by a phone's serial)."""
   if len(device_runners) == 1 or config.runner.get('farm', True):
     return [Device(ShardWriter(workdir / SHARDS, config.shard_size, space), device_runners)]
-  return [Device(ShardWriter(workdir / SHARDS / f'{runner.host}_{runner.port}', config.shard_size, space), [runner])
+  return [Device(ShardWriter(workdir / SHARDS / runner.name, config.shard_size, space), [runner])
           for runner in device_runners]
