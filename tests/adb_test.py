@@ -110,7 +110,18 @@ def tiny_model():
 
 def test_a_phone_is_found_used_and_left_clean(phones, tiny_model, tmp_path):
   state, fake_adb, tool = phones
+  for cpu, (governor, khz) in enumerate([('schedutil', '1785600'), ('performance', '2841600')]):
+    folder = tmp_path / f'phones/R58M123/sys/devices/system/cpu/cpu{cpu}/cpufreq'
+    folder.mkdir(parents=True)
+    (folder / 'scaling_governor').write_text(governor + '\n')
+    (folder / 'scaling_cur_freq').write_text(khz + '\n')
+  (tmp_path / 'phones/R58M123/sys/class/thermal/thermal_zone0').mkdir(parents=True)
+  (tmp_path / 'phones/R58M123/sys/class/thermal/thermal_zone0/temp').write_text('38500\n')
   runner = adb.AdbRunner(FAST, fake_adb, benchmark_model=tool)
+  runner.check()
+  assert runner.device() == {'model': 'Pixel 3', 'android': '', 'soc': '', 'platform': '',
+                             'governors': ['performance', 'schedutil'], 'frequencies_mhz': [1785, 2841],
+                             'temperatures_c': [38.5]}
   timings = runner.run(tiny_model)
   assert runner.serial == 'R58M123' and len(timings) == FAST.runs and all(0 < t[0] < 1 for t in timings)
   work = tmp_path / 'phones/R58M123/data/local/tmp/eagle_jax'
@@ -165,6 +176,9 @@ def test_measure_binary_through_adb_follows_flops_and_resumes_after_a_disconnect
   assert second.returncode == 0, second.stderr[-3000:]
   summary = json.loads((workdir / 'summary.json').read_text())
   assert summary['already_done'] > 0 and summary['planned'] == 12
+  record = json.loads((workdir / 'device.json').read_text())  # the phone before and after each run
+  assert len(record) == 2 and record[-1]['devices']['R58M123']['after']['model'] == 'Pixel 3'
+  assert 'error' in record[0]['devices']['R58M123']['after']  # the first run ended with the phone gone
   space = spaces.get('nasbench201')
   latency = tools.combine(tools.shard_paths(workdir / 'results'), space)
   measured = {k: v for k, v in latency if isinstance(v, list)}

@@ -74,6 +74,7 @@ def loopback_server():
 def test_remote_round_trip_on_loopback(loopback_server):
   runner = runners.RemoteRunner(FAST, '127.0.0.1', loopback_server, timeout=30)
   assert runner.ping()['interpreter'] in ('ai_edge_litert', 'tflite_runtime')
+  assert runner.device()['threads'] >= 1 and 'governors' in runner.device()
   timings = runner.run(convert.to_tflite(nb201_network.build((1, 1, 1, 1, 1, 1))))
   assert len(timings) == 5 and all(len(run) == 5 and min(run) > 0 for run in timings)
   with pytest.raises(RuntimeError, match=r'refused the request \(400\): .*Flatbuffer'):
@@ -147,6 +148,9 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   keys = [k for k, _ in after]
   assert len(keys) == 8 == len(set(keys))
   assert after[:len(before)] == before  # nothing already measured was lost or re-measured
+  record = json.loads((workdir / driver.DEVICE_RECORD).read_text())  # one entry per run, the killed one too
+  assert len(record) == 2 and set(record[1]['devices']['local']) == {'before', 'after'}
+  assert all(run['devices']['local']['before']['threads'] >= 1 for run in record)
   assert all(len(s) <= 3 for s in (tools.read_shard(p, 'nasbench201') for p in tools.shard_paths(workdir / 'results')))
   latency = tmp_path / 'latency.pickle'
   stats = subprocess.run([sys.executable, '-m', 'eagle_jax.data', 'stats', f'--input={workdir / "results"}',

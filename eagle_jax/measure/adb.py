@@ -144,6 +144,27 @@ class AdbRunner:
                               'config.runner.benchmark_model to the host path of the binary for its ABI')
     self._ready = True
 
+  def device(self) -> dict:
+    """The phone now: model, Android version, SoC, cpufreq governors and frequencies (MHz), temperatures (C)."""
+    script = ('echo model=$(getprop ro.product.model); echo android=$(getprop ro.build.version.release); '
+              'echo soc=$(getprop ro.soc.model); echo platform=$(getprop ro.board.platform); '
+              'for f in /sys/devices/system/cpu/cpu[0-9]*/cpufreq; do echo governor=$(cat $f/scaling_governor); '
+              'echo frequency=$(cat $f/scaling_cur_freq); done; '
+              'for f in /sys/class/thermal/thermal_zone*/temp; do echo temperature=$(cat $f); done')
+    found = {'governors': set(), 'frequencies_mhz': [], 'temperatures_c': []}
+    for line in self._shell(script).splitlines():
+      name, _, value = line.strip().partition('=')
+      if name in ('model', 'android', 'soc', 'platform'):
+        found[name] = value
+      elif name == 'governor' and value:
+        found['governors'].add(value)
+      elif name == 'frequency' and value.isdigit():
+        found['frequencies_mhz'].append(int(value) // 1000)
+      elif name == 'temperature' and value.lstrip('-').isdigit():
+        found['temperatures_c'].append(int(value) / (1000 if abs(int(value)) > 1000 else 1))
+    found['governors'] = sorted(found['governors'])
+    return found
+
   def _adb_devices(self) -> str:
     try:
       result = subprocess.run([self.adb, 'devices'], capture_output=True, text=True, timeout=60)

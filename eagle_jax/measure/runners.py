@@ -44,6 +44,9 @@ class LocalRunner:
   def check(self) -> None:
     """Nothing to reach: this machine."""
 
+  def device(self) -> dict:
+    return server.machine_info()
+
   def run(self, model: bytes) -> list:
     return server.time_model(model, **dataclasses.asdict(self.settings))
 
@@ -79,6 +82,10 @@ class RemoteRunner:
   def check(self) -> None:
     """Reaches the server (an unreachable device or a wrong token fails here, before any work)."""
     self.limits()
+
+  def device(self) -> dict:
+    """The device as its server describes it now (servers before the device record: {})."""
+    return self.ping().get('device', {})
 
   def _request(self, path: str, data: Optional[bytes] = None) -> dict:
     headers = {'Authorization': f'Bearer {self.token}'} if self.token else {}

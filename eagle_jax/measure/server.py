@@ -15,7 +15,7 @@ with config.runner.tls_ca) or reach a loopback server through an ssh tunnel.
 Robustness: a thread per connection with a socket timeout (a slow or silent client holds only its own
 connection), checked headers, bounded bodies, bounded settings, and tensor memory checked before allocation;
 every refusal is a 4xx with a JSON `error`. Timing itself stays one model at a time.
-Endpoints: GET /ping -> {"interpreter", "version", "limits"}; POST /measure?id=&threads=&runs=&avg_between=
+Endpoints: GET /ping -> {"interpreter", "version", "limits", "device"}; POST /measure?id=&threads=&runs=&avg_between=
 &interval=&warmup=&xnnpack=&seed= with the model bytes as body -> {"timings": [[seconds, ...], ...]}. A request
 whose `id` the server already knows waits for (or returns) that job's result instead of timing the model again;
 an id is bound to a digest of its model and settings, so the same id with another request gets 409.
@@ -274,7 +274,7 @@ class _Handler(http_server.BaseHTTPRequestHandler):
       if urllib.parse.urlparse(self.path).path != '/ping':
         raise _Refusal(404, f'unknown path {self.path}')
       self._reply(200, {'interpreter': INTERPRETER, 'version': getattr(tflite, '__version__', 'unknown'),
-                        'limits': dataclasses.asdict(self.server.limits)})
+                        'limits': dataclasses.asdict(self.server.limits), 'device': machine_info()})
     self._handle(respond)
 
   def do_POST(self):  # pylint: disable=invalid-name
@@ -315,6 +315,26 @@ class _Handler(http_server.BaseHTTPRequestHandler):
 
   def log_message(self, format, *args):  # pylint: disable=redefined-builtin
     pass
+
+
+def _read(path: Path) -> str:
+  try:
+    return path.read_text().strip()
+  except OSError:
+    return ''
+
+
+def machine_info() -> dict:
+  """This machine as a timing sees it (Linux; fields it cannot read are left empty): CPU model, threads, the
+  cpufreq governors and current frequencies (MHz), and the thermal zones' temperatures (degrees C)."""
+  cpu = next((line.split(':', 1)[1].strip() for line in _read(Path('/proc/cpuinfo')).splitlines()
+              if line.startswith(('model name', 'Hardware'))), '')
+  cpufreq = sorted(Path('/sys/devices/system/cpu').glob('cpu[0-9]*/cpufreq'))
+  temperatures = [_read(p) for p in sorted(Path('/sys/class/thermal').glob('thermal_zone*/temp'))]
+  return {'cpu': cpu, 'threads': os.cpu_count(),
+          'governors': sorted({_read(p / 'scaling_governor') for p in cpufreq} - {''}),
+          'frequencies_mhz': [int(f) // 1000 for p in cpufreq if (f := _read(p / 'scaling_cur_freq')).isdigit()],
+          'temperatures_c': [int(t) / 1000 for t in temperatures if t.lstrip('-').isdigit()]}
 
 
 def is_loopback(host: str) -> bool:

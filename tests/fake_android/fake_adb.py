@@ -58,7 +58,7 @@ def main(argv):
   if command == 'shell':
     line = ' '.join(args)
     props = state.get('props', {})
-    line = re.sub(r'getprop (\S+)', lambda m: 'echo ' + json.dumps(props.get(m.group(1), '')), line)
+    line = re.sub(r'getprop ([\w.]+)', lambda m: 'echo ' + json.dumps(props.get(m.group(1), '')), line)
     return subprocess.run(['sh', '-c', on_phone(line)], env={**os.environ, 'FAKE_PHONE': str(phone)}).returncode
   _fail(f'fake adb: unknown command {command}')
 
