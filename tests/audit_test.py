@@ -55,6 +55,14 @@ def _cases(tmp: Path):
         '--config.search.budget=abc'), 'flag --config.search.budget=abc'),
       (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
         '--config.search.candidates=5'), 'config.search.candidates=5 is read in ask_tell mode only'),
+      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
+        '--config.search.selection=best'), "config.search.selection must be one of ('sample_best2'"),
+      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
+        '--config.training.epochs=0'), 'config.training.epochs must be an integer >= 1, got 0'),
+      (('eagle_jax.search', '--config=configs/search/brp_nasbench201_latency.py', f'--workdir={tmp / "s"}',
+        '--config.latency.limit=-1.0'), 'config.latency.limit=-1.0 must be a latency in seconds > 0'),
+      (('eagle_jax.proxies', '--config=configs/proxies/nasbench201.py', f'--workdir={tmp / "p"}',
+        '--config.batch_size=1'), 'config.batch_size=1: the proxies need a batch of at least 2'),
       (('eagle_jax.data', 'convert', f'--input={tmp / "missing.pickle"}', f'--output={tmp / "out.csv"}'),
        'missing.pickle does not exist'),
       (('eagle_jax.measure.server', '--request_timeout=0'), '--request_timeout must be a positive number'),
@@ -71,7 +79,8 @@ def test_careless_inputs_end_as_one_line_and_exit_status_2(tmp_path):
     if result.returncode != 2 or not lines or expected not in lines[-1] or 'Traceback' in result.stderr:
       failures.append(f'{" ".join(args)}: exit {result.returncode}, {result.stderr.strip()[-400:]!r}')
   assert not failures, '\n'.join(failures)
-  assert not (tmp_path / 's').exists() and not (tmp_path / 't').exists()  # refused before a workdir was made
+  for name in ('s', 't', 'p'):  # refused before a workdir was made
+    assert not (tmp_path / name).exists(), name
   assert files.run_kind(tmp_path / 'trained') == 'train'
 
 

@@ -186,14 +186,15 @@ def compute(config: ml_collections.ConfigDict, workdir, progress: bool = True) -
   names = scores.proxy_names(list(config.proxies))
   space = spaces.get(config.space)
   keys = plan.choose_archs(config, space)
+  network_names = [n for n in names if n not in ('flops', 'params')]
+  if network_names:  # the batch is checked (and read) before the workdir is touched
+    images, labels = scores.probe_batch(_input_shape(config), config.model.num_classes, config.seed,
+                                        config.images, config.labels)
   start = time.perf_counter()
   with files.output_dir(workdir, 'proxies') as workdir:
     partial = _Partial(workdir / PARTIAL, _digest(config), keys, names, config.save_every)
     done_before, timing = int(partial.done.sum()), {}
-    network_names = [n for n in names if n not in ('flops', 'params')]
     if network_names and not partial.done.all():
-      images, labels = scores.probe_batch(_input_shape(config), config.model.num_classes, config.seed,
-                                          config.images, config.labels)
       run = _one_at_a_time if space.supernet_choices(keys[:1]) is None else _supernet
       timing = run(config, space, keys, partial, names, images, labels, progress) or {}
     partial.done[:] = True

@@ -27,7 +27,7 @@ def load_benchmark(config: ml_collections.ConfigDict):
 def run(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Runs the configured search and writes its outputs under `workdir`; returns the summary. In 'ask_tell' mode
   this is one step: tell config.search.results (if set), write the models to train next (asktell.py)."""
-  mode = parts.check_mode(config)
+  mode = parts.check_config(config)
   with files.output_dir(workdir, 'search') as workdir:
     if mode == 'ask_tell':
       return asktell.AskTell(config, workdir).step(config.search.results or None, progress)

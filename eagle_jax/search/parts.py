@@ -7,9 +7,9 @@ import ml_collections
 import numpy as np
 
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import foresight, inference, initialization, priors
+from eagle_jax.predictors import foresight, inference, initialization, priors, training
 from eagle_jax.search import engine as engine_lib
-from eagle_jax.search import defaults, learners
+from eagle_jax.search import defaults, learners, selection
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment', 'simple+augment')
 MODES = ('benchmark', 'ask_tell')
@@ -17,7 +17,27 @@ MODES = ('benchmark', 'ask_tell')
 ASK_TELL_ONLY = {'results': '', 'candidates': 0, 'candidate_file': ''}
 
 
-def check_mode(config: ml_collections.ConfigDict) -> str:
+def check_config(config: ml_collections.ConfigDict) -> str:
+  """Every search setting that can be checked without data, before any work (the search binary's one
+  validator): the mode and the fields it does not read, the selection and zero-cost modes, the budget, the
+  training options, the latency limit; returns the mode."""
+  mode = _check_mode(config)
+  if config.search.selection not in selection.MODES:
+    raise ValueError(f'config.search.selection must be one of {selection.MODES}, got {config.search.selection!r}')
+  _zero_cost_mode(config)
+  engine_lib.check_budget(config.search)
+  training.check_options(config.training)
+  limit = config.latency.get('limit') if config.get('latency') else None
+  if limit:
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+      raise ValueError(f'config.latency.limit={limit!r} must be a latency in seconds > 0 (0: no limit)')
+    if not config.latency.checkpoint:
+      raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir '
+                       '(python -m eagle_jax.train --config=configs/predictors/lat_gcn.py ...)')
+  return mode
+
+
+def _check_mode(config: ml_collections.ConfigDict) -> str:
   """config.search.mode, after refusing fields the mode would not read."""
   search = config.search
   mode = search.get('mode', 'benchmark')
