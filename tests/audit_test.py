@@ -35,6 +35,7 @@ def _cases(tmp: Path):
     pass
   train = ('eagle_jax.train', '--config=configs/predictors/test.py', f'--workdir={tmp / "t"}')
   rank = ('eagle_jax.rank', '--predictor=runs/none', f'--output={tmp / "r"}')
+  search = ('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}')
   return [
       ((*rank, '--top_k=-1'), 'flag --top_k=-1: -1 is not a positive integer'),
       ((*rank, '--top_k=0'), 'flag --top_k=0'),
@@ -51,14 +52,10 @@ def _cases(tmp: Path):
       ((*train, f'--config.data.measurement={tmp / "evil.pickle"}'), 'evil.pickle'),
       (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "trained"}'),
        'holds a train run (run.json); a search run needs a workdir of its own'),
-      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
-        '--config.search.budget=abc'), 'flag --config.search.budget=abc'),
-      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
-        '--config.search.candidates=5'), 'config.search.candidates=5 is read in ask_tell mode only'),
-      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
-        '--config.search.selection=best'), "config.search.selection must be one of ('sample_best2'"),
-      (('eagle_jax.search', '--config=configs/search/test.py', f'--workdir={tmp / "s"}',
-        '--config.training.epochs=0'), 'config.training.epochs must be an integer >= 1, got 0'),
+      ((*search, '--config.search.budget=abc'), 'flag --config.search.budget=abc'),
+      ((*search, '--config.search.candidates=5'), 'config.search.candidates=5 is read in ask_tell mode only'),
+      ((*search, '--config.search.selection=best'), "config.search.selection must be one of ('sample_best2'"),
+      ((*search, '--config.training.epochs=0'), 'config.training.epochs must be an integer >= 1, got 0'),
       (('eagle_jax.search', '--config=configs/search/brp_nasbench201_latency.py', f'--workdir={tmp / "s"}',
         '--config.latency.limit=-1.0'), 'config.latency.limit=-1.0 must be a latency in seconds > 0'),
       (('eagle_jax.proxies', '--config=configs/proxies/nasbench201.py', f'--workdir={tmp / "p"}',

@@ -98,8 +98,9 @@ class AdbRunner:
   def describe(self) -> str:
     return f'adb {self.serial or "(the only phone)"} benchmark_model {self.delegate}'
 
-  def _adb(self, *args: str, timeout: Optional[float] = None) -> str:
-    command = [self.adb, *(['-s', self.serial] if self.serial else []), *args]
+  def _adb(self, *args: str, timeout: Optional[float] = None, to_phone: bool = True) -> str:
+    """adb's output of `args` (to this phone, unless not `to_phone`); AdbError when it cannot reach the phone."""
+    command = [self.adb, *(['-s', self.serial] if self.serial and to_phone else []), *args]
     try:
       result = subprocess.run(command, capture_output=True, text=True, timeout=timeout or self.timeout)
     except FileNotFoundError:
@@ -121,7 +122,7 @@ class AdbRunner:
   def check(self) -> None:
     """Finds the phone (the only one, or config.runner.serial), makes the work folder and puts benchmark_model
     there; every failure is named before any model is converted."""
-    devices = parse_devices(self._adb_devices())
+    devices = parse_devices(self._adb('devices', timeout=60, to_phone=False))
     if self.serial:
       state = devices.get(self.serial)
       if state is None:
@@ -164,14 +165,6 @@ class AdbRunner:
         found['temperatures_c'].append(int(value) / (1000 if abs(int(value)) > 1000 else 1))
     found['governors'] = sorted(found['governors'])
     return found
-
-  def _adb_devices(self) -> str:
-    try:
-      result = subprocess.run([self.adb, 'devices'], capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-      raise AdbError(f'adb not found: config.runner.adb={self.adb!r} is not an executable (install Android '
-                     'platform-tools or give its path)') from None
-    return result.stdout
 
   def _benchmark(self, graph: str, extra=()) -> str:
     """One benchmark_model invocation; its output (RuntimeError with its last lines if it failed)."""
