@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eagle_jax.measure import adb, runners
+from eagle_jax.measure import adb, timing
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKES = Path(__file__).resolve().parent / 'fake_android'
-FAST = runners.TimingSettings(runs=2, avg_between=3, interval=0.0, warmup=1)
+FAST = timing.TimingSettings(runs=2, avg_between=3, interval=0.0, warmup=1)
 
 MODERN = '''INFO: STARTING!
 INFO: Log parameter values verbosely: [0]
@@ -185,3 +185,24 @@ def test_measure_binary_through_adb_follows_flops_and_resumes_after_a_disconnect
   keys = space.as_keys(list(measured))
   seconds = [float(np.mean([np.mean(run) for run in runs])) for runs in measured.values()]
   assert len(measured) >= 10 and stats.spearmanr(space.flops(keys), seconds)[0] >= 0.8
+
+
+@pytest.mark.slow
+def test_layers_profiled_through_adb_with_benchmark_models_own_op_profile(phones, tmp_path):
+  import csv  # pylint: disable=g-import-not-at-top
+  _, fake_adb, tool = phones
+  workdir = tmp_path / 'layers'
+  done = subprocess.run([sys.executable, '-m', 'eagle_jax.measure', '--config=configs/measure/layers_nasbench201.py',
+                         f'--workdir={workdir}', '--config.runner.kind=adb', f'--config.runner.adb={fake_adb}',
+                         f'--config.runner.benchmark_model={tool}', '--config.runner.runs=2',
+                         '--config.runner.avg_between=3', '--config.runner.warmup=1'], cwd=ROOT, capture_output=True,
+                        text=True, timeout=900, env={**os.environ, 'PYTHONPATH': str(ROOT)})
+  assert done.returncode == 0, done.stderr[-3000:]
+  rows = list(csv.DictReader((workdir / 'layers.csv').open()))
+  assert len(rows) == 29 and all(float(row['latency_s']) > 0 for row in rows)
+  assert all(float(row['op_profile_us']) > 0 and row['op_profile_nodes'] for row in rows)
+  by_tag = {row['tag']: row for row in rows}
+  assert 'CONV_2D' in by_tag['stack0_relu_conv3x3']['op_profile_nodes']
+  assert by_tag['stack0_add3']['op_profile_nodes'].count('ADD') == 2  # Keras' 3-input sum runs as two ADDs
+  profiles = json.loads((workdir / 'layers_op_profile.json').read_text())
+  assert sorted(profiles) == sorted(by_tag)

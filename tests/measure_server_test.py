@@ -14,11 +14,11 @@ import pytest
 tf = pytest.importorskip('tensorflow')
 
 from eagle_jax.data import tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, driver, runners, server  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, runners, server, timing  # pylint: disable=wrong-import-position
 from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = runners.TimingSettings(runs=3, avg_between=3, interval=0.0, warmup=1)
+FAST = timing.TimingSettings(runs=3, avg_between=3, interval=0.0, warmup=1)
 
 
 @contextlib.contextmanager
@@ -220,7 +220,7 @@ def test_malformed_and_oversized_requests_get_4xx_with_a_message(tiny_model):
                              ({'avg_between': 10**7}, 'avg_between=10000000 is outside'),
                              ({'warmup': 'many'}, "warmup='many' is not an integer")):
       runner = runners.RemoteRunner(FAST, '127.0.0.1', port, timeout=10, retries=1)
-      runner.settings = runners.TimingSettings(**{**FAST.__dict__, **setting})
+      runner.settings = timing.TimingSettings(**{**FAST.__dict__, **setting})
       with pytest.raises(RuntimeError, match=rf'refused the request \(400\): timing setting {message}'):
         runner.run(tiny_model)
     with pytest.raises(RuntimeError, match='over the limit of 0.5 MiB of measurement server'):
@@ -238,7 +238,7 @@ def test_a_retry_after_a_timeout_gets_the_same_job_not_a_duplicate(tiny_model, m
   calls = []
   real = server.time_model
   monkeypatch.setattr(server, 'time_model', lambda *a, **k: calls.append(1) or real(*a, **k))
-  slow = runners.TimingSettings(runs=6, avg_between=1, interval=0.4, warmup=0)  # about 2.4 s of timing
+  slow = timing.TimingSettings(runs=6, avg_between=1, interval=0.4, warmup=0)  # about 2.4 s of timing
   with running_server() as port:
     runner = runners.RemoteRunner(slow, '127.0.0.1', port, timeout=0.7, retries=8, backoff=0.1)
     timings = runner.run(tiny_model)

@@ -10,17 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ml_collections
 
 tf = pytest.importorskip('tensorflow')
 
 from eagle_jax import data  # pylint: disable=g-import-not-at-top,wrong-import-position
 from eagle_jax.data import formats, tools  # pylint: disable=wrong-import-position
-from eagle_jax.measure import convert, driver, runners, server, workers  # pylint: disable=wrong-import-position
+from eagle_jax.measure import convert, driver, runners, server, shards, timing, workers  # pylint: disable=wrong-import-position
 from eagle_jax.spaces.nasbench201 import network as nb201_network  # pylint: disable=wrong-import-position
 from eagle_jax.spaces import nasbench201 as nb  # pylint: disable=wrong-import-position
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = runners.TimingSettings(runs=5, avg_between=5, interval=0.0, warmup=3)
+FAST = timing.TimingSettings(runs=5, avg_between=5, interval=0.0, warmup=3)
 
 
 @pytest.mark.slow
@@ -148,7 +149,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
   keys = [k for k, _ in after]
   assert len(keys) == 8 == len(set(keys))
   assert after[:len(before)] == before  # nothing already measured was lost or re-measured
-  record = json.loads((workdir / driver.DEVICE_RECORD).read_text())  # one entry per run, the killed one too
+  record = json.loads((workdir / shards.DEVICE_RECORD).read_text())  # one entry per run, the killed one too
   assert len(record) == 2 and set(record[1]['devices']['local']) == {'before', 'after'}
   assert all(run['devices']['local']['before']['threads'] >= 1 for run in record)
   assert all(len(s) <= 3 for s in (tools.read_shard(p, 'nasbench201') for p in tools.shard_paths(workdir / 'results')))
@@ -245,3 +246,24 @@ def test_invalid_archs_are_recorded_not_built(tmp_path):
   entries = dict(_entries(tmp_path / 'run'))
   assert entries[(0, 3, 0, 0, 2, 0)] == 'invalid'
   assert isinstance(entries[(1, 0, 0, 1, 0, 0)], list)
+
+
+def test_models_timed_in_turn_keep_their_own_statistic_and_failures():
+  heavy, light = (convert.to_tflite(nb201_network.build(vec)) for vec in ((3, 3, 3, 3, 3, 3), (1, 1, 1, 1, 1, 1)))
+  settings = dict(runs=8, avg_between=4, interval=0.002, warmup=2)
+  together = server.time_models([heavy, b'not a model', light], **settings)
+  assert isinstance(together[1], ValueError)
+  for timings in (together[0], together[2]):
+    assert len(timings) == 8 and all(len(run) == 4 and min(run) > 0 for run in timings)
+  alone = {name: tools.two_level_iqr_mean(server.time_model(model, **settings))
+           for name, model in (('heavy', heavy), ('light', light))}
+  in_turn = {'heavy': tools.two_level_iqr_mean(together[0]), 'light': tools.two_level_iqr_mean(together[2])}
+  assert in_turn['heavy'] > 2 * in_turn['light'] and alone['heavy'] > 2 * alone['light']
+  for name in alone:  # the same statistic: timed in turn, each model reads as when timed alone
+    assert 0.6 < in_turn[name] / alone[name] < 1.6, (name, in_turn, alone)
+  runner = runners.make_runners(ml_collections.ConfigDict(dict(
+      kind='local', threads=1, xnnpack=True, interleave=2, **settings)))[0]
+  assert runner.together == 2 and 'in turn' in runner.describe()
+  with pytest.raises(ValueError, match='interleave'):
+    runners.make_runners(ml_collections.ConfigDict(dict(kind='local', threads=1, xnnpack=True, interleave=0,
+                                                        **settings)))

@@ -265,7 +265,7 @@ def test_linear_baseline_beats_random_on_latbench():
   dataset = data.load_dataset(external(f'{LATBENCH}/desktop-cpu-core-i7-7820x-fp32.pickle'))
   splits = splitting.split_rows(len(dataset), 900, 100, seed=0)
   scores = {}
-  for kind in baselines.BASELINES:
+  for kind in (k for k in baselines.BASELINES if k != 'lut'):  # lut sums a profiled layer table (layers_test)
     fitted = baselines.fit_baseline(kind, dataset.space, dataset.vectors[splits.train], dataset.values[splits.train])
     scores[kind] = metrics.ranking_metrics(fitted.predict(dataset.vectors[splits.test]),
                                            dataset.values[splits.test])['spearman']

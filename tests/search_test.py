@@ -157,6 +157,43 @@ def test_latency_constrained_search_respects_its_predictor(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_chance_constrained_limit_keeps_only_likely_fast_models(tmp_path):
+  lat_config = __import__('configs.predictors.test', fromlist=['get_config']).get_config()
+  lat_config.data.measurement = 'help/pixel3'
+  lat_config.model.ensemble = 3
+  experiment.train_and_evaluate(lat_config, tmp_path / 'lat')
+  from eagle_jax import predictors
+  from eagle_jax.predictors import uncertainty
+  latency = predictors.load(tmp_path / 'lat')
+  valid = nb.arch_vectors()[nb.is_valid(nb.arch_vectors())]
+  mean, std = latency.predict(valid, return_std=True)
+  limit = float(np.quantile(mean, 0.3))
+  chance = uncertainty.probability_at_most(mean, std, limit)
+  likely = float(np.quantile(chance, 0.9))  # the tenth of the space most surely under the limit
+  summaries = {}
+  for confidence in (0.0, likely):
+    config = _config()
+    config.latency.update(limit=limit, checkpoint=str(tmp_path / 'lat'), transfer=True, measurement='help/pixel3')
+    config.search.latency_confidence = confidence
+    summaries[confidence] = job.run(config, tmp_path / f'search_{confidence}', progress=False)
+    trace = logs.read_trace(tmp_path / f'search_{confidence}' / 'trace.txt', 'nasbench201')
+    kept = uncertainty.probability_at_most(*latency.predict(trace, return_std=True), limit)
+    assert (kept >= confidence).all()
+    if not confidence:
+      assert (latency.predict(trace) <= limit).all()
+  assert 0 < likely < 1 and summaries[likely]['candidates'] == int((chance >= likely).sum())
+  assert summaries[likely]['candidates'] < summaries[0.0]['candidates']
+  config.latency.checkpoint = str(tmp_path / 'lat_single')
+  lat_config.model.ensemble = 1
+  experiment.train_and_evaluate(lat_config, tmp_path / 'lat_single')
+  with pytest.raises(ValueError, match='needs a latency ensemble'):
+    job.run(config, tmp_path / 'bad', progress=False)
+  config.latency.limit = 0.0
+  with pytest.raises(ValueError, match='latency_confidence=.* needs a latency limit'):
+    job.run(config, tmp_path / 'bad2', progress=False)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['simple', 'warmup', 'augment'])
 def test_zero_cost_modes(tmp_path, mode):
   config = _config()

@@ -1,5 +1,6 @@
 """Local CPU latency of NB201 networks (Eagle's desktop_nasbench201_local): fp32 TFLite, 1 thread, 100 runs of
-10 timed invocations with 10 ms between runs; conversion in a worker process while the main one times."""
+10 timed invocations with 10 ms between a model's runs (filled with another model's runs: interleave=2);
+conversion in a worker process while the main one times."""
 import ml_collections
 
 
@@ -26,5 +27,6 @@ def get_config():
       adb='adb',      # kind='adb': the adb executable; serial: the phone ('' = the only one; 'A,B' = a farm)
       serial='', benchmark_model='',  # benchmark_model: host path of the binary for the phone's ABI ('' = on it)
       device_dir='/data/local/tmp/eagle_jax', delegate='xnnpack',  # cpu | xnnpack | gpu | nnapi | hexagon
+      interleave=2,   # local runner: models timed in turn, run by run, each one's interval filled by the others
       pause_conversion=False))  # local runner: stop the conversion workers while a model is timed (few cores)
   return config

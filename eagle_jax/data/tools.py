@@ -11,6 +11,7 @@ from eagle_jax.data import formats
 from eagle_jax.data import registry
 
 INVALID = 'invalid'
+LAYER_TABLE = 'results_layers.pickle'  # per-layer profiling's table (measure/layers.py), not a shard
 
 
 def _natural_key(path: Path):
@@ -18,11 +19,12 @@ def _natural_key(path: Path):
 
 
 def shard_paths(folder, pattern: str = 'results*.pickle') -> List[Path]:
-  """Shard files in `folder` matching `pattern`, in natural name order (results2 before results10)."""
+  """Shard files in `folder` matching `pattern`, in natural name order (results2 before results10); a layer
+  table there is not one."""
   folder = Path(folder)
   if not folder.is_dir():
     raise NotADirectoryError(f'{folder} is not a folder of result shards')
-  return sorted((p for p in folder.glob(pattern) if p.is_file()), key=_natural_key)
+  return sorted((p for p in folder.glob(pattern) if p.is_file() and p.name != LAYER_TABLE), key=_natural_key)
 
 
 def read_shard(path, space) -> list:

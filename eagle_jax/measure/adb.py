@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import List, Optional
 
+from eagle_jax.measure import timing
+
 DELEGATES = {  # benchmark_model's own flags per delegate
     'cpu': ['--use_xnnpack=false'],
     'xnnpack': ['--use_xnnpack=true'],
@@ -75,7 +77,7 @@ def parse_op_profile(output: str) -> List[dict]:
   return rows
 
 
-class AdbRunner:
+class AdbRunner(timing.Runner):
   """A phone over adb: each model is pushed to `device_dir` and timed with `benchmark_model` (see the module
   docstring for the statistic); temporary files on the phone are removed."""
 

@@ -16,15 +16,15 @@ from tqdm import auto as tqdm
 from eagle_jax import files, spaces
 from eagle_jax.data import tools
 from eagle_jax.measure import plan as plan_lib
-from eagle_jax.measure import shards, workers as workers_lib
-
-DEVICE_RECORD = 'device.json'
+from eagle_jax.measure import layers, shards, workers as workers_lib
 
 
 def measure(config: ml_collections.ConfigDict, workdir, progress: bool = True) -> dict:
   """Measures the configured archs into `workdir/results` (per device: `results/<host>_<port>`); returns (and
   writes) a summary. Settings are checked, remote devices pinged and the first model converted before anything
-  is written."""
+  is written. `config.layers=True` profiles the network's layers instead (measure/layers.py)."""
+  if config.get('layers', False):
+    return layers.measure_layers(config, workdir, progress)
   space = spaces.get(config.space)
   device_runners = plan_lib.check_config(config, space)
   keys = space.hashable(plan_lib.choose_archs(config, space))
@@ -56,33 +56,12 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
                        f'{first_conversion.result()[0]}')
     plan_lib.write(workdir, archs, digest)
     devices = shards.devices(config, workdir, device_runners, space)
-    record = _device_record(workdir, device_runners)
+    record = shards.record_devices(workdir, device_runners)
     try:
       return _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start,
                   config.runner.get('pause_conversion', False))
     finally:
       record('after')
-
-
-def _device_record(workdir: Path, device_runners: list):
-  """Appends this run's devices to device.json (one entry per run: latency drifts with frequency and heat, and
-  runs are compared): each runner's device now; the returned function adds them again at `moment`."""
-  path = workdir / DEVICE_RECORD
-  runs = json.loads(path.read_text()) if path.is_file() else []
-  entry = {'started': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'devices': {}}
-  runs.append(entry)
-
-  def record(moment: str) -> None:
-    for runner in device_runners:
-      try:
-        state = runner.device()
-      except Exception as e:  # pylint: disable=broad-except  (a record only: a phone may be gone by the end)
-        state = {'error': f'{type(e).__name__}: {e}'}
-      entry['devices'].setdefault(runner.name, {})[moment] = state
-    files.atomic_write_text(path, json.dumps(runs, indent=2) + '\n')
-
-  record('before')
-  return record
 
 
 def _run(devices, keys, valid, first, first_conversion, convert_one, workers, workdir, progress, start,

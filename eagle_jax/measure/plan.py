@@ -45,6 +45,8 @@ def settings_digest(config: ml_collections.ConfigDict, space) -> str:
   runner = {k: config.runner[k] for k in ('kind', 'threads', 'xnnpack', 'runs', 'avg_between', 'interval', 'warmup')}
   if config.runner.kind == 'adb':
     runner['delegate'] = config.runner.get('delegate', 'xnnpack')
+  if config.runner.kind == 'local' and config.runner.get('interleave', 1) != 1:
+    runner['interleave'] = config.runner.interleave
   relevant = {'space': space.name, 'model': config.model.to_dict(),
               'conversion': conversion, 'runner': runner}
   return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -16,30 +16,19 @@ from typing import Optional
 
 import ml_collections
 
-from eagle_jax.measure import adb, server
+from eagle_jax.measure import adb, server, timing
 
 
-@dataclasses.dataclass
-class TimingSettings:
-  threads: int = 1
-  runs: int = 100
-  avg_between: int = 10
-  interval: float = 0.01
-  warmup: int = 10
-  xnnpack: bool = True
-  seed: int = 0
+class LocalRunner(timing.Runner):
+  """LiteRT on this machine; `together` models are timed in turn, run by run (server.time_models)."""
 
-
-class LocalRunner:
-  """LiteRT on this machine."""
-
-  def __init__(self, settings: TimingSettings):
-    self.settings = settings
+  def __init__(self, settings: timing.TimingSettings, together: int = 1):
+    self.settings, self.together = settings, together
 
   name = 'local'
 
   def describe(self) -> str:
-    return f'local {server.INTERPRETER}'
+    return f'local {server.INTERPRETER}' + (f', {self.together} models in turn' if self.together > 1 else '')
 
   def check(self) -> None:
     """Nothing to reach: this machine."""
@@ -50,8 +39,11 @@ class LocalRunner:
   def run(self, model: bytes) -> list:
     return server.time_model(model, **dataclasses.asdict(self.settings))
 
+  def run_together(self, models: list) -> list:
+    return server.time_models(models, **dataclasses.asdict(self.settings))
 
-class RemoteRunner:
+
+class RemoteRunner(timing.Runner):
   """The measurement server on a device at host:port.
 
   Each model is sent with a fresh request id; after a timeout the same id is sent again, so the server hands back
@@ -59,7 +51,7 @@ class RemoteRunner:
   in the end a server that never answered in time ("slow") is told apart from one that could not be reached.
   """
 
-  def __init__(self, settings: TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 5,
+  def __init__(self, settings: timing.TimingSettings, host: str, port: int, timeout: float = 60.0, retries: int = 5,
                token: Optional[str] = None, backoff: float = 1.0, tls_ca: str = ''):
     self.settings, self.timeout, self.retries, self.token, self.backoff = settings, timeout, retries, token, backoff
     self.host, self.port = host, port
@@ -151,14 +143,14 @@ def _error_text(error: urllib.error.HTTPError) -> str:
     return str(error.reason)
 
 
-def timing_settings(config: ml_collections.ConfigDict) -> TimingSettings:
+def timing_settings(config: ml_collections.ConfigDict) -> timing.TimingSettings:
   """The runner config's timing settings, checked against the server's default limits."""
   raw = {name: config[name] for name in ('threads', 'runs', 'avg_between', 'interval', 'warmup', 'xnnpack')}
   try:
     checked = server.check_settings(raw)
   except ValueError as e:
     raise ValueError(f'config.runner: {e}') from None
-  return TimingSettings(**{**checked, 'xnnpack': bool(checked['xnnpack'])})
+  return timing.TimingSettings(**{**checked, 'xnnpack': bool(checked['xnnpack'])})
 
 
 def device_addresses(config: ml_collections.ConfigDict) -> list:
@@ -186,7 +178,10 @@ def make_runners(config: ml_collections.ConfigDict) -> list:
   config.serial, comma separated; empty: the only phone attached); settings checked first."""
   settings = timing_settings(config)
   if config.kind == 'local':
-    return [LocalRunner(settings)]
+    together = config.get('interleave', 1)
+    if isinstance(together, bool) or not isinstance(together, int) or not 1 <= together <= 8:
+      raise ValueError(f'config.runner.interleave must be an integer in [1, 8], got {together!r}')
+    return [LocalRunner(settings, together)]
   if config.kind == 'adb':
     serials = [s.strip() for s in str(config.get('serial', '')).split(',') if s.strip()] or ['']
     if len(set(serials)) != len(serials):

@@ -38,7 +38,7 @@ import time
 import urllib.parse
 from http import server as http_server
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -135,31 +135,65 @@ def random_input(detail: dict, rng: np.random.Generator) -> np.ndarray:
 def time_model(model: bytes, threads: int = 1, runs: int = 100, avg_between: int = 10, interval: float = 0.01,
                warmup: int = 10, xnnpack: bool = True, seed: int = 0, max_tensor_bytes: Optional[int] = None) -> list:
   """`runs` lists of `avg_between` invoke() times in seconds (perf_counter_ns, GC off within a run), after
-  `warmup` untimed invokes; a fresh input per run and `interval` seconds of sleep between runs."""
+  `warmup` untimed invokes; a fresh input per run and `interval` seconds between runs."""
+  timings = time_models([model], threads, runs, avg_between, interval, warmup, xnnpack, seed, max_tensor_bytes)[0]
+  if isinstance(timings, Exception):
+    raise timings
+  return timings
+
+
+def time_models(models: Sequence[bytes], threads: int = 1, runs: int = 100, avg_between: int = 10,
+                interval: float = 0.01, warmup: int = 10, xnnpack: bool = True, seed: int = 0,
+                max_tensor_bytes: Optional[int] = None) -> list:
+  """`time_model` of several models in turn, run by run: the gap of `interval` seconds between one model's runs
+  is filled with the others' runs (sleeping only what is left of it), so each model's samples are taken as
+  alone while the core is never idle. Per model: its timings, or the exception that stopped it (a model that
+  cannot be loaded or invoked does not stop the others)."""
   if min(threads, runs, avg_between) < 1 or warmup < 0 or interval < 0:
     raise ValueError(f'bad timing settings: threads={threads} runs={runs} avg_between={avg_between} '
                      f'warmup={warmup} interval={interval}')
-  interpreter = make_interpreter(model, threads, xnnpack, max_tensor_bytes)
-  detail = interpreter.get_input_details()[0]
   rng = np.random.default_rng(seed)
-  interpreter.set_tensor(detail['index'], random_input(detail, rng))
-  for _ in range(warmup):
-    interpreter.invoke()
-  timings = []
-  for _ in range(runs):
-    interpreter.set_tensor(detail['index'], random_input(detail, rng))
-    run = []
-    gc.disable()
+  results, active = [None] * len(models), {}
+  for i, model in enumerate(models):
     try:
-      for _ in range(avg_between):
-        start = time.perf_counter_ns()
+      interpreter = make_interpreter(model, threads, xnnpack, max_tensor_bytes)
+      inputs = interpreter.get_input_details()
+      _set_inputs(interpreter, inputs, rng)
+      for _ in range(warmup):
         interpreter.invoke()
-        run.append((time.perf_counter_ns() - start) * 1e-9)
-    finally:
-      gc.enable()
-    timings.append(run)
-    time.sleep(interval)
-  return timings
+      active[i] = (interpreter, inputs)
+      results[i] = []
+    except (RuntimeError, ValueError, MemoryError) as e:
+      results[i] = e
+  ended = {}
+  for _ in range(runs):
+    for i, (interpreter, inputs) in list(active.items()):
+      if i in ended:
+        time.sleep(max(0.0, interval - (time.perf_counter() - ended[i])))
+      try:
+        _set_inputs(interpreter, inputs, rng)
+        run = []
+        gc.disable()
+        try:
+          for _ in range(avg_between):
+            start = time.perf_counter_ns()
+            interpreter.invoke()
+            run.append((time.perf_counter_ns() - start) * 1e-9)
+        finally:
+          gc.enable()
+      except (RuntimeError, ValueError) as e:
+        results[i] = e
+        del active[i]
+        continue
+      results[i].append(run)
+      ended[i] = time.perf_counter()
+  return results
+
+
+def _set_inputs(interpreter, inputs: list, rng: np.random.Generator) -> None:
+  """A fresh random value in every input tensor."""
+  for detail in inputs:
+    interpreter.set_tensor(detail['index'], random_input(detail, rng))
 
 
 class _Job:

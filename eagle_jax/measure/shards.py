@@ -1,13 +1,18 @@
 """Result shards: results/results{k}.pickle lists of (key, value), written atomically after every model, one
-folder per device (or per farm of identical devices), resumed from what they hold."""
+folder per device (or per farm of identical devices), resumed from what they hold; and the record of the devices
+(device.json)."""
 import collections
+import json
 import threading
+import time
 import queue as queue_lib
 from pathlib import Path
 
+from eagle_jax import files
 from eagle_jax.data import formats, tools
 
 SHARDS = 'results'
+DEVICE_RECORD = 'device.json'
 
 
 class ShardWriter:
@@ -40,7 +45,7 @@ class Device:
   def __init__(self, writer: ShardWriter, device_runners: list):
     self.writer, self.runners = writer, device_runners
     self.lock = threading.Lock()
-    self.queue = queue_lib.Queue(maxsize=2 * len(device_runners))
+    self.queue = queue_lib.Queue(maxsize=sum(2 * runner.together for runner in device_runners))
 
   def record(self, key, value) -> None:
     with self.lock:
@@ -54,3 +59,24 @@ def devices(config, workdir: Path, device_runners: list, space) -> list:
     return [Device(ShardWriter(workdir / SHARDS, config.shard_size, space), device_runners)]
   return [Device(ShardWriter(workdir / SHARDS / runner.name, config.shard_size, space), [runner])
           for runner in device_runners]
+
+
+def record_devices(workdir: Path, device_runners: list):
+  """Appends this run's devices to device.json (one entry per run: latency drifts with frequency and heat, and
+  runs are compared): each runner's device now; the returned function adds them again at `moment`."""
+  path = workdir / DEVICE_RECORD
+  runs = json.loads(path.read_text()) if path.is_file() else []
+  entry = {'started': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'devices': {}}
+  runs.append(entry)
+
+  def record(moment: str) -> None:
+    for runner in device_runners:
+      try:
+        state = runner.device()
+      except Exception as e:  # pylint: disable=broad-except  (a record only: a phone may be gone by the end)
+        state = {'error': f'{type(e).__name__}: {e}'}
+      entry['devices'].setdefault(runner.name, {})[moment] = state
+    files.atomic_write_text(path, json.dumps(runs, indent=2) + '\n')
+
+  record('before')
+  return record

@@ -81,29 +81,42 @@ def put(queue: queue_lib.Queue, item, stop: threading.Event) -> None:
       pass
 
 
-def time_models(device: shards.Device, runner, totals: Totals, failures: list, stop: threading.Event,
-                 bar, pause: bool) -> None:
-  """A device thread: times the converted models queued for it until the None sentinel (with conversion paused
-  meanwhile if `pause`)."""
+def _take(device: shards.Device, stop: threading.Event):
+  """The next queued item (None: no more models), or None once the run is stopping."""
   while not stop.is_set():
     try:
-      item = device.queue.get(timeout=0.2)
+      return device.queue.get(timeout=0.2)
     except queue_lib.Empty:
       continue
-    if item is None:
+  return None
+
+
+def time_models(device: shards.Device, runner, totals: Totals, failures: list, stop: threading.Event,
+                 bar, pause: bool) -> None:
+  """A device thread: times the converted models queued for it, `runner.together` at a time, until the None
+  sentinel (with conversion paused meanwhile if `pause`)."""
+  finished = False
+  while not finished and not stop.is_set():
+    batch = []
+    while len(batch) < runner.together:
+      item = _take(device, stop)
+      if item is None:
+        finished = True
+        break
+      batch.append(item)
+    if not batch or stop.is_set():
       return
-    key, flatbuffer = item
     start = time.perf_counter()
     try:
       with conversion_paused(pause):
-        value = runner.run(flatbuffer)
-      counted = 'measured'
-    except (RuntimeError, ValueError) as e:  # this model or its settings failed on the device: recorded
-      value, counted = f'error: timing failed: {e}', 'failed'
+        values = runner.run_together([flatbuffer for _, flatbuffer in batch])
     except Exception as e:  # pylint: disable=broad-except  (device unreachable or too slow: stop the run)
       failures.append(e)
       stop.set()
       return
-    device.record(key, value)
-    totals.add(**{counted: 1, 'timing_seconds': time.perf_counter() - start})
-    bar.update(1)
+    seconds = (time.perf_counter() - start) / len(batch)
+    for (key, _), value in zip(batch, values):
+      failed = isinstance(value, Exception)  # this model or its settings failed on the device: recorded
+      device.record(key, f'error: timing failed: {value}' if failed else value)
+      totals.add(**{'failed' if failed else 'measured': 1, 'timing_seconds': seconds})
+      bar.update(1)

@@ -18,11 +18,13 @@ CHUNK = 2048  # archs per jitted forward call, in every chunked pass (validation
 
 @flax.struct.dataclass
 class Arrays:
-  """A split's encodings and targets on device."""
+  """A split's encodings and targets on device; for an ensemble, optionally each member's weight of each row
+  (n, K: its bootstrap counts)."""
   adjacency: jnp.ndarray
   features: jnp.ndarray
   targets: jnp.ndarray
   augments: Optional[jnp.ndarray] = None
+  member_weights: Optional[jnp.ndarray] = None
 
   @classmethod
   def of(cls, dataset: dataset_lib.Dataset, rows, targets, augments=None) -> 'Arrays':
@@ -35,7 +37,14 @@ class Arrays:
 
   def take(self, rows) -> 'Arrays':
     return Arrays(self.adjacency[rows], self.features[rows], self.targets[rows],
-                  None if self.augments is None else self.augments[rows])
+                  None if self.augments is None else self.augments[rows],
+                  None if self.member_weights is None else self.member_weights[rows])
+
+  def bootstrapped(self, members: int, seed: int) -> 'Arrays':
+    """These rows with a bootstrap resample per ensemble member (row weights = multinomial counts, seeded)."""
+    n = len(self)
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=members).T
+    return self.replace(member_weights=jnp.asarray(counts, jnp.float32))
 
 
 COST_FEATURES = ('flops', 'params', 'flops_unpruned', 'params_unpruned')
@@ -100,6 +109,14 @@ def make_apply(model: models.Predictor):
   """A jitted deterministic forward pass returning head terms (one per model, however often asked for)."""
   return jax.jit(lambda params, adjacency, features, augments: model.apply(
       {'params': params}, adjacency, features, augments, deterministic=True))
+
+
+@functools.lru_cache(maxsize=16)
+def make_member_apply(model: models.Predictor):
+  """A jitted deterministic forward pass of an ensemble returning {'members': (n, K)}: each member's unary value
+  or ranking score a - b."""
+  return jax.jit(lambda params, adjacency, features, augments: {'members': jnp.moveaxis(models.ranking_score(
+      model.apply({'params': params}, adjacency, features, augments, deterministic=True, members=True)), 0, -1)})
 
 
 def chunked(fn, n: int, inputs_of, chunk: int = CHUNK, multiple: int = 1, desc: Optional[str] = None):

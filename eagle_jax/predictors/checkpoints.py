@@ -109,6 +109,16 @@ def check_compatible(loaded, expected, source, skip_head: bool = False) -> None:
 
 
 def transfer(loaded, fresh, source) -> dict:
-  """Body from `loaded`, last layer from `fresh` (Eagle's --transfer: load all but the head, reset the head)."""
+  """Body from `loaded`, last layer from `fresh` (Eagle's --transfer: load all but the head, reset the head).
+  From an ensemble (`members`) to a single predictor, the first member's body; from a single predictor to an
+  ensemble, its body in every member."""
+  if 'members' in fresh:
+    if 'members' not in loaded:
+      size = jax.tree_util.tree_leaves(fresh)[0].shape[0]
+      loaded = {'members': jax.tree_util.tree_map(lambda x: np.broadcast_to(x, (size, *np.shape(x))), loaded)}
+    check_compatible(loaded['members'], fresh['members'], source, skip_head=True)
+    return {'members': {**loaded['members'], 'last': fresh['members']['last']}}
+  if 'members' in loaded:
+    loaded = jax.tree_util.tree_map(lambda x: x[0], loaded['members'])
   check_compatible(loaded, fresh, source, skip_head=True)
   return {**loaded, 'last': fresh['last']}

@@ -21,7 +21,10 @@ def eagle_config(measurement: str, space: str, head: str = 'unary', predictor: s
       validation_points=100.0, normalize=False, log_targets=False, units=units,
       cost_features=()))  # points: counts, or fractions in (0, 1); cost_features: ('flops', 'params') augments
   config.model = ml_collections.ConfigDict(dict(
-      predictor=predictor, head=head, num_layers=4, num_hidden=600, dropout=0.2, message_passing='dense'))
+      predictor=predictor, head=head, num_layers=4, num_hidden=600, dropout=0.2, message_passing='dense',
+      ensemble=1, bootstrap=True, calibrate=True))  # ensemble: K members fitted at once, each on a bootstrap
+  # resample (bootstrap) and seeded apart; predictions are their mean, with a std (calibrate: scaled so that the
+  # validation split's standardised errors have unit variance)
   config.training = ml_collections.ConfigDict(dict(
       epochs=250, learning_rate=3.5e-4, weight_decay=5e-4, lr_scheduler='cosine', lr_patience=10, es_patience=35,
       batch_size=50, shuffle=True, warmup_epochs=0, transfer_from='', load_from='', eval_only=False,

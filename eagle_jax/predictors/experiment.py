@@ -12,7 +12,7 @@ import numpy as np
 from eagle_jax import files
 from eagle_jax.data import dataset as dataset_lib
 from eagle_jax.predictors import baselines, batches, checkpoints, foresight, inference, initialization, metrics, priors
-from eagle_jax.predictors import models, normalization, plots, splitting, training
+from eagle_jax.predictors import models, normalization, plots, splitting, training, uncertainty
 
 
 def load_training_data(config: ml_collections.ConfigDict) -> dataset_lib.Dataset:
@@ -83,6 +83,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, overwrite: bo
   if config.model.predictor in models.BODIES and not config.training.get('eval_only', False):
     training.check_options(config.training)
   dataset = load_training_data(config)
+  if config.model.predictor == 'lut':  # the layer table is read before the workdir is touched
+    baselines.read_lookup(config.data.get('layers', ''), dataset.space)
   splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, config.seed,
                        min_test=MIN_TEST)  # a split that does not fit is refused before the workdir is touched
   with files.output_dir(workdir, 'train') as workdir:
@@ -102,10 +104,10 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
     seed = config.seed + repeat
     splits = splitting.split_rows(len(dataset), config.data.training_points, config.data.validation_points, seed,
                                   min_test=MIN_TEST)
-    start = time.perf_counter()
+    start, std = time.perf_counter(), None
     if kind in baselines.BASELINES:
       baseline = baselines.fit_baseline(kind, dataset.space, dataset.keys[splits.train],
-                                        dataset.values[splits.train], seed)
+                                        dataset.values[splits.train], seed, config.data.get('layers', ''))
       pred = baseline.predict(dataset.keys[splits.test])
       run = metrics.regression_metrics(pred, dataset.values[splits.test])
       head, fitted = 'unary', None
@@ -117,6 +119,9 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
       terms = batches.head_terms(batches.make_apply(model), fitted.params, test)
       run, pred = _test_metrics(head, terms, dataset.values[splits.test], normalizer)
       run.update(best_epoch=fitted.best_epoch, epochs_run=fitted.epochs_run, seconds_to_best=fitted.seconds_to_best)
+      if model.ensemble > 1:
+        std, calibration = _uncertainty(config, model, fitted.params, dataset, splits, targets, augments, normalizer)
+        run.update(calibration)
     run.update(n_train=len(splits.train), n_valid=len(splits.valid), n_test=len(splits.test),
                train_seconds=time.perf_counter() - start)
     ceiling = metrics.noise_ceiling(groups, dataset.values, splits.test, unary=head == 'unary')
@@ -124,9 +129,12 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
       run.update({f'ceiling_{k}': v for k, v in ceiling.items()})
     runs.append(run)
     if repeat == 0:
-      predictions = (splits.test, pred)
+      predictions = (splits.test, pred, std)
       if fitted is not None:
-        checkpoints.save(workdir, fitted.params, _card(config, dataset, normalizer, fitted))
+        card = _card(config, dataset, normalizer, fitted)
+        if 'calibration_scale' in run:
+          card['calibration_scale'] = run['calibration_scale']
+        checkpoints.save(workdir, fitted.params, card)
         files.atomic_write_text(workdir / 'history.json', json.dumps(fitted.history) + '\n')
         if config.get('space_predictions', True):
           inference.infer_space(inference.load(workdir), workdir / 'space_predictions.pickle', overwrite=True)
@@ -134,9 +142,11 @@ def _train_into(config: ml_collections.ConfigDict, workdir: Path, dataset: datas
             'space': dataset.space.reference}
   files.atomic_write_text(workdir / 'metrics.json', json.dumps(result, indent=2) + '\n')
   _write_predictions(workdir / 'predictions.csv', dataset, *predictions)
-  rows, pred = predictions
+  rows, pred, std = predictions
+  coverage = f', 90% intervals cover {runs[0]["coverage_90"]:.0%}' if 'coverage_90' in runs[0] else ''
   plots.scatter(dataset.values[rows], pred, workdir / 'scatter.png',
-                f'{kind} on {dataset.name}: Spearman {runs[0]["spearman"]:.3f}', dataset.units, head == 'unary')
+                f'{kind} on {dataset.name}: Spearman {runs[0]["spearman"]:.3f}{coverage}', dataset.units,
+                head == 'unary', std if head == 'unary' else None)
   return result
 
 
@@ -154,6 +164,8 @@ def _fit_predictor(config, model, dataset, splits: splitting.Splits, targets, au
   if options.get('eval_only', False):
     return training.FitResult(params, 0, 0, [], 0.0)
   train = batches.Arrays.of(dataset, splits.train, targets, augments)
+  if model.ensemble > 1 and config.model.get('bootstrap', True):  # each member fits its own resample
+    train = train.bootstrapped(model.ensemble, seed)
   valid = batches.Arrays.of(dataset, splits.valid, targets, augments) if len(splits.valid) else None
   return training.fit(training.HeadLoss(model), params, train, valid, options, seed, progress)
 
@@ -166,7 +178,28 @@ def _card(config, dataset, normalizer: normalization.Normalizer, fitted: trainin
           'best_epoch': fitted.best_epoch, 'seed': config.seed}
 
 
-def _write_predictions(path, dataset, rows, pred) -> None:
-  lines = ['arch_str,target,prediction'] + [
-      f'{dataset.arch_strs[r]},{float(dataset.values[r])!r},{float(p)!r}' for r, p in zip(rows, pred)]
+def _write_predictions(path, dataset, rows, pred, std=None) -> None:
+  """arch_str, target, prediction and, for an ensemble, std (calibrated, in the target's units; binary: of the
+  ranking score)."""
+  spread = [''] * len(rows) if std is None else [f',{float(s)!r}' for s in std]
+  lines = ['arch_str,target,prediction' + ('' if std is None else ',std')] + [
+      f'{dataset.arch_strs[r]},{float(dataset.values[r])!r},{float(p)!r}{s}' for r, p, s in zip(rows, pred, spread)]
   files.atomic_write_text(path, '\n'.join(lines) + '\n')
+
+
+def _uncertainty(config, model, params, dataset, splits: splitting.Splits, targets, augments,
+                 normalizer: normalization.Normalizer) -> tuple:
+  """(std per test model, calibration figures) of an ensemble: its spread scaled by the factor fitted on the
+  validation split (config.model.calibrate, default on; unary heads), and on the test split the coverage of its
+  68% and 90% intervals, NLL and Spearman(|error|, std)."""
+  binary = model.head != 'unary'
+  apply = batches.make_member_apply(model)
+  members = lambda rows: batches.head_terms(apply, params, batches.Arrays.of(dataset, rows, targets, augments))[
+      'members']
+  scale = 1.0
+  if config.model.get('calibrate', True) and not binary and len(splits.valid) >= 2:
+    scale = uncertainty.calibration_scale(*uncertainty.spread(members(splits.valid), normalizer, binary),
+                                          dataset.values[splits.valid])
+  mean, std = uncertainty.spread(members(splits.test), normalizer, binary, scale)
+  figures = {} if binary else uncertainty.calibration_metrics(mean, std, dataset.values[splits.test])
+  return std, {**figures, 'calibration_scale': scale}

@@ -11,7 +11,7 @@ import numpy as np
 
 from eagle_jax import files, spaces
 from eagle_jax.data import formats
-from eagle_jax.predictors import batches, checkpoints, initialization, models, normalization
+from eagle_jax.predictors import batches, checkpoints, initialization, models, normalization, uncertainty
 
 
 class TrainedPredictor:
@@ -27,15 +27,27 @@ class TrainedPredictor:
     scaling = card['normalization']
     self.normalizer = normalization.Normalizer(scaling['min'], scaling['max'], scaling.get('log', False))
     self.apply = batches.make_apply(self.model)
+    self.calibration_scale = float(card.get('calibration_scale', 1.0))  # an ensemble's, fitted on validation
+
+  def _encoded(self, keys) -> 'EncodedSet':
+    keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
+    return EncodedSet(self.space, keys, batches.card_augments(self.space, keys, self.card))
 
   def head_terms(self, keys=None, progress: bool = False) -> dict:
-    """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding."""
-    keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
-    augments = batches.card_augments(self.space, keys, self.card)
-    return EncodedSet(self.space, keys, augments).terms(self.apply, self.params, progress)
+    """Head outputs per arch (the whole enumerated space when `keys` is None), once per distinct encoding; an
+    ensemble's are its members' means."""
+    return self._encoded(keys).terms(self.apply, self.params, progress)
 
-  def predict(self, keys=None, progress: bool = False) -> np.ndarray:
-    """Values in the target's units (unary), or a ranking score (binary: higher = larger target)."""
+  def predict(self, keys=None, progress: bool = False, return_std: bool = False):
+    """Values in the target's units (unary), or a ranking score (binary: higher = larger target). With
+    `return_std` (ensembles, config.model.ensemble = K), (mean, std): the std is the members' spread in the same
+    units, scaled by the calibration fitted on the validation split."""
+    if return_std:
+      if self.model.ensemble < 2:
+        raise ValueError('a single predictor has no spread: train an ensemble (config.model.ensemble=K) for '
+                         'return_std')
+      members = self._encoded(keys).terms(batches.make_member_apply(self.model), self.params, progress)['members']
+      return uncertainty.spread(members, self.normalizer, self.binary, self.calibration_scale)
     terms = self.head_terms(keys, progress)
     if self.binary:
       return models.ranking_score(terms)

@@ -13,10 +13,14 @@ def create_model(model_config: ml_collections.ConfigDict) -> models.Predictor:
                        ('message_passing', models.MESSAGE_PASSING)):
     if model_config.get(key, choices[0]) not in choices:
       raise ValueError(f'config.model.{key} must be one of {choices}, got {model_config.get(key)!r}')
+  ensemble = model_config.get('ensemble', 1)
+  if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
+    raise ValueError(f'config.model.ensemble must be an integer >= 1 (predictors in the ensemble), got {ensemble!r}')
   return models.Predictor(body=model_config.predictor, head=model_config.head,
                           num_layers=model_config.num_layers, num_hidden=model_config.num_hidden,
                           dropout_rate=model_config.dropout, message_passing=model_config.get('message_passing',
-                                                                                              'dense'))
+                                                                                              'dense'),
+                          ensemble=ensemble)
 
 
 def fresh_params(model: models.Predictor, space, seed: int, num_augments: int = 0):

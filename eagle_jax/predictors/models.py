@@ -123,15 +123,26 @@ class Head(nn.Module):
 
 
 class Predictor(nn.Module):
-  """Body + optional zero-cost augments + head. Input: dense (adjacency, features) batches."""
+  """Body + optional zero-cost augments + head. Input: dense (adjacency, features) batches.
+
+  `ensemble` = K > 1: K members (their own initial weights and dropout; parameters stacked on a leading axis under
+  `members`), evaluated at once; `__call__` returns the members' mean terms (so an ensemble ranks and predicts
+  wherever one predictor does), and with `members=True` each member's terms on a leading axis."""
   body: str = 'gcn'
   head: str = 'unary'
   num_layers: int = 4
   num_hidden: int = 600
   dropout_rate: float = 0.0
   message_passing: str = 'dense'
+  ensemble: int = 1
 
   def setup(self):
+    if self.ensemble > 1:
+      stacked = nn.vmap(Predictor, variable_axes={'params': 0}, split_rngs={'params': True, 'dropout': True},
+                        in_axes=None, out_axes=0, axis_size=self.ensemble)
+      self.members = stacked(self.body, self.head, self.num_layers, self.num_hidden, self.dropout_rate,
+                             self.message_passing)
+      return
     if self.body == 'gcn':
       self.encoder = GCN(self.num_layers, self.num_hidden, self.dropout_rate, self.message_passing)
     elif self.body == 'mlp':
@@ -141,6 +152,8 @@ class Predictor(nn.Module):
     self.last = Head(self.head)
 
   def embed(self, adjacency, features, augments: Optional[jnp.ndarray] = None, deterministic: bool = True):
+    if self.ensemble > 1:
+      raise ValueError('an ensemble has one embedding per member: embed a single predictor (config.model.ensemble=1)')
     embedding = self.encoder(graphs_lib.to_graphs(adjacency, features), deterministic)
     if augments is not None:
       embedding = jnp.concatenate([embedding, augments.astype(embedding.dtype)], axis=-1)
@@ -149,7 +162,10 @@ class Predictor(nn.Module):
   def regress(self, embedding):
     return self.last(embedding)
 
-  def __call__(self, adjacency, features, augments=None, deterministic: bool = True):
+  def __call__(self, adjacency, features, augments=None, deterministic: bool = True, members: bool = False):
+    if self.ensemble > 1:
+      terms = self.members(adjacency, features, augments, deterministic)
+      return terms if members else jax.tree_util.tree_map(lambda t: jnp.mean(t, axis=0), terms)
     return self.regress(self.embed(adjacency, features, augments, deterministic))
 
 

@@ -21,9 +21,13 @@ def save_figure(fig, path) -> Path:
   return Path(path)
 
 
-def scatter(true, pred, path, title: str, units: str, same_scale: bool) -> Path:
-  """Predicted (or ranking score) against measured, with the identity line when both share a scale."""
+def scatter(true, pred, path, title: str, units: str, same_scale: bool, std=None) -> Path:
+  """Predicted (or ranking score) against measured, with the identity line when both share a scale, and an
+  ensemble's 90% intervals (`std`) as error bars."""
   fig, ax = new_figure(5, 5)
+  if std is not None:
+    ax.errorbar(true, pred, yerr=1.645 * np.asarray(std), fmt='none', elinewidth=0.5, alpha=0.25,
+                label='90% interval')
   ax.scatter(true, pred, s=3, alpha=0.4)
   if same_scale:
     lo, hi = float(np.min(true)), float(np.max(true))

@@ -27,14 +27,22 @@ SCHEDULERS = ('cosine', 'plateau', 'constant')
 
 @dataclasses.dataclass(frozen=True)
 class HeadLoss:
-  """A predictor's own loss (`losses.batch_loss` of its head) on `batches.Arrays`."""
+  """A predictor's own loss (`losses.batch_loss` of its head) on `batches.Arrays`; an ensemble's is the mean of
+  its members' losses, each on its own row weights (`Arrays.member_weights`, e.g. a bootstrap), so every member
+  gets its own gradient in the one fit."""
   model: models.Predictor
 
   def __call__(self, params, data: batches_lib.Arrays, rows, mask, dropout_key, deterministic: bool = False):
     batch = data.take(rows)
+    ensemble = self.model.ensemble > 1
     terms = self.model.apply({'params': params}, batch.adjacency, batch.features, batch.augments,
-                             deterministic=deterministic, rngs={'dropout': dropout_key})
-    return losses.batch_loss(self.model.head, terms, batch.targets, mask)
+                             deterministic=deterministic, rngs={'dropout': dropout_key}, members=ensemble)
+    if not ensemble:
+      return losses.batch_loss(self.model.head, terms, batch.targets, mask)
+    weights = (jnp.ones((mask.shape[0], self.model.ensemble)) if batch.member_weights is None
+               else batch.member_weights)
+    member_loss = lambda member_terms, w: losses.batch_loss(self.model.head, member_terms, batch.targets, mask * w)
+    return jnp.mean(jax.vmap(member_loss, in_axes=(0, 1))(terms, weights))
 
   def evaluate(self, params, data: batches_lib.Arrays) -> float:
     """The loss over every row, the forward pass in chunks (`batches.head_terms`)."""
@@ -51,7 +59,7 @@ def full_loss(objective, params, data):
 
 
 def _is_head(path) -> bool:
-  return path[0].key == 'last'
+  return any(getattr(entry, 'key', None) == 'last' for entry in path)  # an ensemble's: members/last
 
 
 @functools.lru_cache(maxsize=64)

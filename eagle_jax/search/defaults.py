@@ -33,7 +33,9 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
       candidates=0,      # ask_tell: candidates sampled from the space (0: every valid arch of a finite space)
       sampler='fast', candidate_seed=0,  # ask_tell: how candidates are sampled (DARTS: 'fast' or 'eagle')
       candidate_file='',  # ask_tell: take the candidates from this file's archs instead
-      top_pool=100))     # selection='top_pool': the rest of each batch is drawn from this many predicted best
+      top_pool=100,      # selection='top_pool': the rest of each batch is drawn from this many predicted best
+      latency_confidence=0.0))  # with latency.limit: 0 keeps candidates predicted at or under it; q in (0, 1)
+  # keeps those under it with probability >= q under a latency ensemble's calibrated spread (chance constraint)
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))
   # Zero-cost priors. measurement '' = the proxies this project bundles for the benchmark searched
   # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).

@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 
 from eagle_jax.data import dataset as dataset_lib
-from eagle_jax.predictors import foresight, inference, initialization, priors, training
+from eagle_jax.predictors import foresight, inference, initialization, priors, training, uncertainty
 from eagle_jax.search import engine as engine_lib
 from eagle_jax.search import defaults, learners, selection
 
@@ -34,6 +34,11 @@ def check_config(config: ml_collections.ConfigDict) -> str:
     if not config.latency.checkpoint:
       raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir '
                        '(python -m eagle_jax.train --config=configs/predictors/lat_gcn.py ...)')
+  confidence = config.search.get('latency_confidence', 0.0)
+  if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence < 1:
+    raise ValueError(f'config.search.latency_confidence must be a probability in [0, 1), got {confidence!r}')
+  if confidence and not limit:
+    raise ValueError(f'config.search.latency_confidence={confidence} needs a latency limit (config.latency.limit)')
   return mode
 
 
@@ -75,8 +80,10 @@ def _zero_cost_mode(config) -> str:
   return mode
 
 
-def latency_mask(space, candidates, latency: ml_collections.ConfigDict) -> Optional[np.ndarray]:
-  """With latency.limit: the candidates a unary latency predictor (latency.checkpoint) puts at or under it."""
+def latency_mask(space, candidates, latency: ml_collections.ConfigDict, confidence: float = 0.0) -> Optional[np.ndarray]:
+  """With latency.limit: the candidates a unary latency predictor (latency.checkpoint) puts at or under it; with
+  `confidence` q > 0 (config.search.latency_confidence), those whose latency is at or under it with probability at
+  least q under the predictor's calibrated ensemble spread (a chance constraint)."""
   if not latency or not latency.limit:
     return None
   if not latency.checkpoint:
@@ -85,6 +92,17 @@ def latency_mask(space, candidates, latency: ml_collections.ConfigDict) -> Optio
   predictor = inference.load(latency.checkpoint, space)
   if predictor.binary:
     raise ValueError(f'{latency.checkpoint} is a binary predictor; a latency limit needs a unary latency predictor')
+  if confidence:
+    if predictor.model.ensemble < 2:
+      raise ValueError(f'config.search.latency_confidence={confidence} needs a latency ensemble: '
+                       f'{latency.checkpoint} is a single predictor (train one with config.model.ensemble=K, e.g. '
+                       'configs/predictors/lat_gcn_nasbench201_ensemble.py)')
+    chance = candidates.map(lambda keys: uncertainty.probability_at_most(
+        *predictor.predict(keys, return_std=True), latency.limit))
+    if not (chance >= confidence).any():
+      raise ValueError(f'config.latency.limit={latency.limit} s with latency_confidence={confidence} keeps no '
+                       f'candidate: the most likely one is under the limit with probability {chance.max():.3f}')
+    return chance >= confidence
   predicted = candidates.map(predictor.predict)
   if not (predicted <= latency.limit).any():
     raise ValueError(f'config.latency.limit={latency.limit} s keeps no candidate: the latency predictor in '
@@ -96,7 +114,7 @@ def eligible(config: ml_collections.ConfigDict, candidates) -> np.ndarray:
   """The candidates a search may pick: under the latency limit, and with a prior value where the predictor reads
   one (zero-cost augment modes)."""
   keep = np.ones(len(candidates), bool)
-  mask = latency_mask(candidates.space, candidates, config.latency)
+  mask = latency_mask(candidates.space, candidates, config.latency, config.search.get('latency_confidence', 0.0))
   if mask is not None:
     keep &= mask
   if 'augment' in _zero_cost_mode(config):

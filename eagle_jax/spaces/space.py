@@ -6,9 +6,18 @@ NB101 (n,) 32-character strings), so rows can be selected with index arrays.
 """
 import hashlib
 import importlib
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
+
+
+class Layer(NamedTuple):
+  """One distinct layer of a space's network: its place (`tag`, unique), what it computes (`op`), the shapes of
+  its inputs (batch first), and `apply(list of Keras tensors) -> tensor`, which builds fresh Keras layers."""
+  tag: str
+  op: str
+  inputs: Tuple[tuple, ...]
+  apply: Callable
 
 
 def with_global_node(edges: np.ndarray) -> np.ndarray:
@@ -49,7 +58,9 @@ class Space:
   - `enumerate()` for a finite space, or `sample(n, seed)` for one that is not;
   - `mutate(key, rng)` for the evolution baselines.
   Optional: `is_valid` (default all valid), `network_costs` (FLOPs and params: cost baselines and proxies),
-  `network()` (a Keras builder: without it the space cannot be measured or scored by network proxies),
+  `network()` (a Keras builder: without it the space cannot be measured or scored by network proxies; with
+  `layers(**config.model) -> [Layer]` and `layer_counts(keys, **config.model) -> (n, len(layers))` it can be
+  profiled layer by layer and predicted by the layer-wise lookup baseline),
   `read_file` (file formats of its own), `prior` (a bundled zero-cost prior for its default search),
   `csv_key_columns` (a key as CSV columns), `supernet_choices` (proxies through one traced supernet).
   Register a space with `eagle_jax.spaces.register(space)`, or name it `MODULE:ATTRIBUTE` wherever a space name

@@ -5,6 +5,13 @@ python experiments/validations/predictor_quality.py --latbench=$EAGLE_JAX_DATA/e
 Any predictor config and datasets (bundled names or files), e.g. NB101 on the project's own CPU measurements:
 python experiments/validations/predictor_quality.py --config=lat_gcn_nasbench101 --datasets=cpu/epyc-litert-fp32-1thread-nb101 \
     --repeats=3 --out=nasbench101_latency
+The layer-wise lookup (`lut`) beside the GCN on the project's own CPU set, the layers profiled on the same machine:
+python experiments/validations/predictor_quality.py --config=lat_gcn_nasbench201_log --repeats=3 \
+    --datasets=cpu/epyc-litert-fp32-1thread-nb201,cpu/xeon-litert-fp32-1thread --predictors=gcn,lut,flops,linear \
+    --layers=runs/layers_cpu --out=lookup_vs_gcn
+An ensemble's calibration (coverage of its 68% / 90% intervals) on devices and spaces it was not tuned on:
+python experiments/validations/predictor_quality.py --config=lat_gcn_nasbench201_ensemble --predictors=gcn \
+    --datasets=help/pixel3,help/1080ti_1 --total_points=1000 --repeats=2 --out=ensemble_calibration
 `--remeasured` (one file per dataset) holds a second measurement of some of the same archs: the row "measured
 twice" scores the second measurement as a predictor of the first, the noise ceiling of any predictor.
 Writes experiments/validations/<out>.{json,md}.
@@ -34,6 +41,9 @@ _SEED = flags.DEFINE_integer('seed', 0, 'First split seed (repeats use seed, see
 _PREDICTORS = flags.DEFINE_list('predictors', ['gcn', 'linear', 'flops'], 'Predictors to run; results for '
                                   'others already in predictor_quality.json are kept.')
 _EPOCHS = flags.DEFINE_integer('epochs', 250, 'Training epochs of the GCN (the config has 250).')
+_ENSEMBLE = flags.DEFINE_integer('ensemble', 0, 'Members of an ensemble (0: as the config says).')
+_TOTAL = flags.DEFINE_integer('total_points', None, 'Use only the first N models of each dataset.')
+_LAYERS = flags.DEFINE_string('layers', '', 'A layer-profiling workdir, for the lut predictor.')
 _REMEASURED = flags.DEFINE_list('remeasured', [], 'Per dataset, a second measurement of some of its archs.')
 _WORKDIR = flags.DEFINE_string('workdir', '/tmp/eagle_jax_quality', 'Scratch folder for the runs.')
 HERE = Path(__file__).resolve().parent
@@ -42,14 +52,15 @@ HERE = Path(__file__).resolve().parent
 def write_table(results: dict, out: Path) -> None:
   """predictor_quality.md: mean ± spread over split seeds per device and predictor."""
   lines = ['| device | predictor | within_10pct | Spearman | Kendall tau | ceiling within_10pct | epochs | best epoch '
-           '| s to best |', '|---|---|---|---|---|---|---|---|---|']
+           '| s to best | 68% / 90% intervals cover |', '|---|---|---|---|---|---|---|---|---|---|']
   for key, m in results.items():
     device, predictor = key.rsplit('/', 1)
     lines.append(f'| {device} | {predictor} | {m["within_10pct"]:.3f} ± {m.get("within_10pct_std", 0):.3f} | '
                  f'{m["spearman"]:.3f} ± {m.get("spearman_std", 0):.3f} | {m["kendall_tau"]:.3f} | '
                  f'{m.get("ceiling_within_10pct", float("nan")):.3f} | {m.get("epochs", "") if predictor == "gcn" else ""} | '
                  f'{m.get("best_epoch", float("nan")):.0f} | '
-                 f'{m.get("seconds_to_best", float("nan")):.0f} |')
+                 f'{m.get("seconds_to_best", float("nan")):.0f} | '
+                 + (f'{m["coverage_68"]:.3f} / {m["coverage_90"]:.3f} |' if 'coverage_90' in m else ' |'))
   files.atomic_write_text(out.with_suffix('.md'), '\n'.join(lines) + '\n')
 
 
@@ -78,6 +89,11 @@ def main(argv):
       config = config_module.get_config()
       config.data.measurement = measurement
       config.model.predictor = predictor
+      config.data.layers = _LAYERS.value
+      if _TOTAL.value:
+        config.data.total_points = _TOTAL.value
+      if _ENSEMBLE.value:
+        config.model.ensemble = _ENSEMBLE.value
       config.repeats = _REPEATS.value
       config.seed = _SEED.value
       config.training.epochs = _EPOCHS.value

@@ -7,12 +7,13 @@ edge (`none` as a zero op), as NB201/NATS run it. Trainable parameters equal `na
 `build_supernet` is the same network with every cell edge an `EdgeChoice` of the five ops, chosen by an integer
 input: one model (traced once) runs any cell, which is how the zero-cost proxies score the whole space.
 """
-from typing import Callable, Sequence
+from typing import Callable, List, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from eagle_jax.spaces import space as space_lib
 from eagle_jax.spaces.nasbench201 import archs as nb
 
 
@@ -83,18 +84,35 @@ def _choice_cell(x, ops, channels: int):
   return nodes[3]
 
 
+def _stem_layers(channels: int) -> list:
+  return [tf.keras.layers.Conv2D(channels, 3, padding='same', use_bias=False),
+          tf.keras.layers.BatchNormalization(epsilon=1e-5)]
+
+
+def _reduction_layers(channels: int) -> dict:
+  """The reduction block's paths: main (relu_conv3x3_s2, relu_conv3x3) and shortcut (avgpool2x2_s2, conv1x1)."""
+  return {'relu_conv3x3_s2': _relu_conv_bn_layers(channels, 3, stride=2),
+          'relu_conv3x3': _relu_conv_bn_layers(channels, 3),
+          'avgpool2x2_s2': [tf.keras.layers.AveragePooling2D(2, 2, padding='valid')],
+          'conv1x1': [tf.keras.layers.Conv2D(channels, 1, use_bias=False)]}
+
+
+def _head_layers(num_classes: int) -> dict:
+  return {'bn_relu': [tf.keras.layers.BatchNormalization(epsilon=1e-5), tf.keras.layers.ReLU()],
+          'global_pool': [tf.keras.layers.GlobalAveragePooling2D()],
+          'dense': [tf.keras.layers.Dense(num_classes)]}
+
+
 def _reduction(x, channels: int):
-  main = _apply(_relu_conv_bn_layers(channels, 3, stride=2), x)
-  main = _apply(_relu_conv_bn_layers(channels, 3), main)
-  shortcut = tf.keras.layers.AveragePooling2D(2, 2, padding='valid')(x)
-  shortcut = tf.keras.layers.Conv2D(channels, 1, use_bias=False)(shortcut)
+  paths = _reduction_layers(channels)
+  main = _apply(paths['relu_conv3x3'], _apply(paths['relu_conv3x3_s2'], x))
+  shortcut = _apply(paths['conv1x1'], _apply(paths['avgpool2x2_s2'], x))
   return tf.keras.layers.Add()([shortcut, main])
 
 
 def _network(inputs, cell: Callable, channels: int, cells_count: int, num_classes: int):
   """Stem, three stacks of `cell(x, channels)` with reductions between them, and the classifier."""
-  x = tf.keras.layers.Conv2D(channels, 3, padding='same', use_bias=False)(inputs)
-  x = tf.keras.layers.BatchNormalization(epsilon=1e-5)(x)
+  x = _apply(_stem_layers(channels), inputs)
   c = channels
   for stack in range(3):
     if stack:
@@ -102,10 +120,9 @@ def _network(inputs, cell: Callable, channels: int, cells_count: int, num_classe
       x = _reduction(x, c)
     for _ in range(cells_count):
       x = cell(x, c)
-  x = tf.keras.layers.BatchNormalization(epsilon=1e-5)(x)
-  x = tf.keras.layers.ReLU()(x)
-  x = tf.keras.layers.GlobalAveragePooling2D()(x)
-  return tf.keras.layers.Dense(num_classes)(x)
+  for head_layers in _head_layers(num_classes).values():
+    x = _apply(head_layers, x)
+  return x
 
 
 def build(vec: Sequence[int], prune: bool = True, input_size=(1, 32, 32, 3), channels: int = 16,
@@ -134,3 +151,61 @@ def build_supernet(input_size=(1, 32, 32, 3), channels: int = 16, cells_count: i
 
 def trainable_params(model: tf.keras.Model) -> int:
   return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+_CELL_OPS = {nb.CONV1X1: 'relu_conv1x1', nb.CONV3X3: 'relu_conv3x3', nb.AVG_POOL: 'avgpool3x3', nb.NONE: 'zero'}
+
+
+def layers(prune: bool = True, input_size=(1, 32, 32, 3), channels: int = 16, cells_count: int = 5,
+           num_classes: int = 100, seed: int = 0) -> List[space_lib.Layer]:
+  """Every distinct layer of the space's networks, at every place and shape it occurs (Eagle's layer profiling):
+  the stem; per reduction its four paths and their sum; per stack each cell op (`zero`, the `none` op, only when
+  unpruned) and the cell's 2- and 3-input sums; the head (BN-ReLU, global pooling, classifier)."""
+  del cells_count, seed  # the same layers whatever the stack depth; weights are drawn when a layer is built
+  batch, height, width, _ = tuple(input_size)
+  shape = lambda h, w, c: (batch, h, w, c)
+  sequence = lambda make: (lambda xs: _apply(make(), xs[0]))
+  add = lambda xs: tf.keras.layers.Add()(xs)
+  found = [space_lib.Layer('stem', 'conv3x3_bn', (tuple(input_size),), sequence(lambda: _stem_layers(channels)))]
+  c, h, w = channels, height, width
+  for stack in range(3):
+    if stack:
+      before, c, h, w = shape(h, w, c), 2 * c, -(-h // 2), -(-w // 2)
+      sources = {'relu_conv3x3_s2': before, 'relu_conv3x3': shape(h, w, c), 'avgpool2x2_s2': before,
+                 'conv1x1': shape(h, w, c // 2)}
+      for part, source in sources.items():
+        found.append(space_lib.Layer(f'reduction{stack}_{part}', part, (source,),
+                                     sequence(lambda part=part, c=c: _reduction_layers(c)[part])))
+      found.append(space_lib.Layer(f'reduction{stack}_add2', 'add', (shape(h, w, c),) * 2, add))
+    for op, name in _CELL_OPS.items():
+      if op != nb.NONE or not prune:
+        found.append(space_lib.Layer(f'stack{stack}_{name}', name, (shape(h, w, c),),
+                                     sequence(lambda op=op, c=c: _op_layers(op, c))))
+    for arity in (2, 3):
+      found.append(space_lib.Layer(f'stack{stack}_add{arity}', 'add', (shape(h, w, c),) * arity, add))
+  head = {'bn_relu': shape(h, w, c), 'global_pool': shape(h, w, c), 'dense': (batch, c)}
+  for part, source in head.items():
+    found.append(space_lib.Layer(f'head_{part}', part, (source,),
+                                 sequence(lambda part=part: _head_layers(num_classes)[part])))
+  return found
+
+
+def layer_counts(vecs, prune: bool = True, cells_count: int = 5, **network) -> np.ndarray:
+  """(n, len(layers)) ints: how many times each layer of `layers(prune, **network)` runs in each arch's network."""
+  vecs = nb.as_vectors(vecs)
+  invalid = ~nb.is_valid(vecs)
+  if invalid.any():
+    raise ValueError(f'{nb.to_arch_str(vecs[invalid][0])}: output unreachable from input, no network to count')
+  ops = nb.live_ops(vecs) if prune else vecs
+  used = (ops != nb.NONE) if prune else np.ones(ops.shape, bool)
+  arity = np.stack([used[:, [k for k, (dst, _) in enumerate(nb.EDGES) if dst == node]].sum(1)
+                    for node in (1, 2, 3)], axis=1)
+  per_cell = {name: (ops == op).sum(1) for op, name in _CELL_OPS.items()}
+  per_cell.update({f'add{k}': (arity == k).sum(1) for k in (2, 3)})
+  tags = [layer.tag for layer in layers(prune, **network)]
+  counts = np.ones((len(vecs), len(tags)), np.int64)
+  for column, tag in enumerate(tags):
+    place, _, name = tag.partition('_')
+    if place.startswith('stack'):
+      counts[:, column] = cells_count * per_cell[name]
+  return counts
