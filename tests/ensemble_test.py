@@ -96,6 +96,9 @@ def test_an_ensemble_trains_reports_its_calibration_and_loads_with_std(tmp_path,
     assert 0 <= metrics['coverage_68'] <= metrics['coverage_90'] <= 1 and metrics['calibration_scale'] > 0
     assert metrics['spearman'] > 0.5
   assert len(predictor.rank(keys)) == len(keys)  # an ensemble ranks wherever one predictor does
+  transform = predictor.normalizer.apply if head == 'unary' else (lambda score: score)
+  np.testing.assert_allclose(np.mean([transform(predictor.member(k).predict(keys)) for k in range(3)], axis=0),
+                             transform(predictor.predict(keys)), rtol=1e-4, atol=1e-5)
   config.model.ensemble = 1
   experiment.train_and_evaluate(config, tmp_path / 'single')
   with pytest.raises(ValueError, match='no spread'):

@@ -11,7 +11,7 @@ from scipy import stats
 
 from conftest import NASLIB_NB201_CSV
 from eagle_jax import data, predictors
-from eagle_jax.predictors import experiment, priors
+from eagle_jax.predictors import experiment, inference, priors
 from eagle_jax.search import defaults, job, learners, logs, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
@@ -153,6 +153,29 @@ def test_latency_constrained_search_respects_its_predictor(tmp_path):
   assert meeting['true_latency'] <= limit and nb.from_arch_str(meeting['arch_str']) in trace[:20]
   config.latency.checkpoint = ''
   with pytest.raises(ValueError, match='needs config.latency.checkpoint'):
+    job.run(config, tmp_path / 'bad', progress=False)
+
+
+@pytest.mark.slow
+def test_thompson_acquisition_ranks_each_ask_by_one_member(tmp_path, monkeypatch):
+  config = _config()
+  config.model.ensemble = 3
+  config.search.acquisition = 'thompson'
+  drawn = []
+  member = inference.TrainedPredictor.member
+  monkeypatch.setattr(inference.TrainedPredictor, 'member',
+                      lambda self, index: drawn.append(index) or member(self, index))
+  summary = job.run(config, tmp_path / 'thompson', progress=False)
+  assert summary['models_trained'] == 20
+  assert len(drawn) == config.search.iterations - 1 and set(drawn) <= {0, 1, 2}  # one draw per scored ask
+  again = []
+  monkeypatch.setattr(inference.TrainedPredictor, 'member',
+                      lambda self, index: again.append(index) or member(self, index))
+  job.run(config, tmp_path / 'again', progress=False)
+  assert again == drawn  # draws are seeded
+  assert (tmp_path / 'thompson' / 'trace.txt').read_text() == (tmp_path / 'again' / 'trace.txt').read_text()
+  config.model.ensemble = 1
+  with pytest.raises(ValueError, match="acquisition='thompson' draws one member"):
     job.run(config, tmp_path / 'bad', progress=False)
 
 

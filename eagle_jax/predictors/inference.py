@@ -29,6 +29,14 @@ class TrainedPredictor:
     self.apply = batches.make_apply(self.model)
     self.calibration_scale = float(card.get('calibration_scale', 1.0))  # an ensemble's, fitted on validation
 
+  def member(self, index: int) -> 'TrainedPredictor':
+    """Member `index` of an ensemble as a predictor of its own (its parameters, no spread)."""
+    if self.model.ensemble < 2:
+      raise ValueError('a single predictor has no members: train an ensemble (config.model.ensemble=K)')
+    card = {**self.card, 'model': {**self.card['model'], 'ensemble': 1}}
+    card.pop('calibration_scale', None)
+    return TrainedPredictor(jax.tree_util.tree_map(lambda x: x[index], self.params['members']), card, self.run_kind)
+
   def _encoded(self, keys) -> 'EncodedSet':
     keys = self.space.enumerate() if keys is None else self.space.as_keys(keys)
     return EncodedSet(self.space, keys, batches.card_augments(self.space, keys, self.card))

@@ -34,6 +34,7 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
       sampler='fast', candidate_seed=0,  # ask_tell: how candidates are sampled (DARTS: 'fast' or 'eagle')
       candidate_file='',  # ask_tell: take the candidates from this file's archs instead
       top_pool=100,      # selection='top_pool': the rest of each batch is drawn from this many predicted best
+      acquisition='mean',  # 'thompson': with config.model.ensemble = K, each ask ranks by one member drawn at random
       latency_confidence=0.0))  # with latency.limit: 0 keeps candidates predicted at or under it; q in (0, 1)
   # keeps those under it with probability >= q under a latency ensemble's calibrated spread (chance constraint)
   config.latency = ml_collections.ConfigDict(dict(limit=0.0, checkpoint='', transfer=False, measurement=''))

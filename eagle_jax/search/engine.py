@@ -112,8 +112,8 @@ class Engine:
       rows = self.selector.initial(count)
     else:
       start = time.perf_counter()
-      scores = self.prior if iteration == 0 and self.prior is not None else self.learner.scores(self.candidates,
-                                                                                                progress)
+      scores = (self.prior if iteration == 0 and self.prior is not None
+                else self.learner.scores(self.candidates, progress, draw=iteration))
       exploit = round(self.search.get('prior_exploit', 0.5) * count) if iteration == 0 else None
       rows = self.selector.next(scores, self.state['rows'], count, iteration, exploit)
       if self.state['history']:

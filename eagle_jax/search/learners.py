@@ -1,6 +1,10 @@
 """What a BRP-NAS engine learns from the models trained so far: the binary GCN comparator (warm-started each
 iteration with Eagle's growing epochs/batch schedule) or iterative ridge regression (a cheap baseline). A learner
-fits the keys and values told so far and scores a candidate set (higher = better)."""
+fits the keys and values told so far and scores a candidate set (higher = better); asked for the scores of a
+`draw` (an ask), an ensemble comparator with config.search.acquisition='thompson' scores by one member drawn at
+random (seeded by the draw), so that picks follow the ensemble's disagreement (Thompson sampling)."""
+from typing import Optional
+
 import ml_collections
 import numpy as np
 
@@ -51,8 +55,12 @@ class ComparatorLearner:
     self.predictor.params = fitted.params
     return {'epochs_run': fitted.epochs_run}
 
-  def scores(self, candidates, progress: bool = False) -> np.ndarray:
-    return candidates.scores(self.predictor, progress)
+  def scores(self, candidates, progress: bool = False, draw: Optional[int] = None) -> np.ndarray:
+    predictor = self.predictor
+    if draw is not None and self.config.search.get('acquisition', 'mean') == 'thompson':
+      member = np.random.default_rng([self.config.seed, draw]).integers(predictor.model.ensemble)
+      predictor = predictor.member(int(member))
+    return candidates.scores(predictor, progress)
 
 
 class RidgeLearner:
@@ -67,6 +75,6 @@ class RidgeLearner:
     self.coefficients = np.linalg.solve(x.T @ x + self.penalty * np.eye(x.shape[1]), x.T @ y)
     return {}
 
-  def scores(self, candidates, progress: bool = False) -> np.ndarray:
-    del progress
+  def scores(self, candidates, progress: bool = False, draw: Optional[int] = None) -> np.ndarray:
+    del progress, draw
     return candidates.map(lambda keys: self.space.linear_features(keys) @ self.coefficients)

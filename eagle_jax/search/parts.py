@@ -13,6 +13,7 @@ from eagle_jax.search import defaults, learners, selection
 
 ZERO_COST_MODES = ('none', 'warmup', 'simple', 'augment', 'simple+augment')
 MODES = ('benchmark', 'ask_tell')
+ACQUISITIONS = ('mean', 'thompson')  # how an ask scores candidates (learners.ComparatorLearner.scores)
 # fields that only ask/tell reads, with the value that leaves them unset
 ASK_TELL_ONLY = {'results': '', 'candidates': 0, 'candidate_file': ''}
 
@@ -34,6 +35,12 @@ def check_config(config: ml_collections.ConfigDict) -> str:
     if not config.latency.checkpoint:
       raise ValueError('a latency limit needs config.latency.checkpoint: a unary latency predictor workdir '
                        '(python -m eagle_jax.train --config=configs/predictors/lat_gcn.py ...)')
+  acquisition = config.search.get('acquisition', 'mean')
+  if acquisition not in ACQUISITIONS:
+    raise ValueError(f'config.search.acquisition must be one of {ACQUISITIONS}, got {acquisition!r}')
+  if acquisition == 'thompson' and config.model.get('ensemble', 1) < 2:
+    raise ValueError("config.search.acquisition='thompson' draws one member of an ensemble comparator per ask: set "
+                     f'config.model.ensemble >= 2 (it is {config.model.get("ensemble", 1)})')
   confidence = config.search.get('latency_confidence', 0.0)
   if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence < 1:
     raise ValueError(f'config.search.latency_confidence must be a probability in [0, 1), got {confidence!r}')

@@ -38,6 +38,8 @@ VARIANTS = {
     'simple_augment': {'zero_cost.mode': 'simple+augment'},
     'warmup_spread': {'zero_cost.mode': 'warmup', 'search.target_spread': True, 'search.target_scale': 3.0},
     'simple_spread': {'zero_cost.mode': 'simple', 'search.target_spread': True, 'search.target_scale': 3.0},
+    'ensemble': {'model.ensemble': 3},  # a comparator ensemble ranked by its mean
+    'thompson': {'model.ensemble': 3, 'search.acquisition': 'thompson'},  # each ask ranked by one member drawn
 }
 _SEEDS = flags.DEFINE_integer('seeds', 10, 'Search seeds per method.')
 _BUDGETS = flags.DEFINE_list('budgets', ['25', '50', '100', '200'], 'Models trained at which to report.')
