@@ -54,10 +54,9 @@ def read_lookup(workdir) -> tuple:
 
 def lookup_latency(space, keys, model_config: dict, seconds: dict) -> np.ndarray:
   """The layer-wise lookup: each arch's latency as the sum of its layers' timings (`network().layer_counts`)."""
-  network = space.network()
   tags = [layer.tag for layer in space_layers(space, model_config)]
   missing = [tag for tag in tags if tag not in seconds]
   if missing:
     raise ValueError(f'the layer table lacks {len(missing)} layers of the network it is asked about: '
                      f'{", ".join(missing[:5])} (profiled with other network settings?)')
-  return network.layer_counts(keys, **model_config) @ np.array([seconds[tag] for tag in tags])
+  return space.network().layer_counts(keys, **model_config) @ np.array([seconds[tag] for tag in tags])

@@ -40,8 +40,7 @@ def _measure_into(config, workdir: Path, device_runners: list, space, keys: list
   for runner in device_runners:
     runner.check()  # unreachable devices, wrong tokens, missing phones or tools fail here, before any work
   model_config = dict(config.model.to_dict(), input_size=tuple(config.model.input_size))
-  conversion_config = config.conversion.to_dict()
-  workers = conversion_config.pop('workers')
+  conversion_config, workers = plan_lib.conversion_settings(config), config.conversion.workers
   valid = dict(zip(keys, space.is_valid(space.as_keys(keys)))) if keys else {}
   start = time.perf_counter()
   context = multiprocessing.get_context('spawn')

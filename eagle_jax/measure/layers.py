@@ -54,7 +54,7 @@ def measure_layers(config: ml_collections.ConfigDict, workdir, progress: bool = 
   with files.output_dir(workdir, 'measure') as workdir:
     plan_lib.check(workdir, tags, digest, config.fix)
     runner.check()
-    conversion = {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
+    conversion = plan_lib.conversion_settings(config)
     first = _convert(layers[0], config.model.seed, conversion)
     plan_lib.write(workdir, tags, digest)
     files.atomic_write_text(workdir / layer_table.CARD, json.dumps({'space': space.reference, 'model': model_config,

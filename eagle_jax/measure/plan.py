@@ -38,14 +38,19 @@ def choose_archs(config: ml_collections.ConfigDict, space) -> np.ndarray:
   raise ValueError(f"config.archs must be 'all', 'random' or 'list', got {config.archs!r}")
 
 
+def conversion_settings(config: ml_collections.ConfigDict) -> dict:
+  """`to_tflite`'s arguments from config.conversion (all of it but the worker count)."""
+  return {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
+
+
 def settings_digest(config: ml_collections.ConfigDict, space) -> str:
   """Digest of what a result depends on: space, model, conversion (not its worker count) and timing settings
   (not the device addresses, timeouts or token)."""
-  conversion = {k: v for k, v in config.conversion.to_dict().items() if k != 'workers'}
+  conversion = conversion_settings(config)
   runner = {k: config.runner[k] for k in ('kind', 'threads', 'xnnpack', 'runs', 'avg_between', 'interval', 'warmup')}
   if config.runner.kind == 'adb':
     runner['delegate'] = config.runner.get('delegate', 'xnnpack')
-  if config.runner.kind == 'local' and config.runner.get('interleave', 1) != 1:
+  if config.runner.kind == 'local' and config.runner.get('interleave', 1) != 1:  # one at a time: digests as before
     runner['interleave'] = config.runner.interleave
   relevant = {'space': space.name, 'model': config.model.to_dict(),
               'conversion': conversion, 'runner': runner}
