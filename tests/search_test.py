@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from conftest import NASLIB_NB201_CSV
-from eagle_jax import data, predictors
+from eagle_jax import data, predictors, spaces
 from eagle_jax.predictors import experiment, inference, priors
-from eagle_jax.search import defaults, job, learners, logs, replay, selection, tables
+from eagle_jax.search import defaults, job, learners, logs, parts, replay, selection, tables
 from eagle_jax.spaces import nasbench201 as nb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -310,9 +310,43 @@ def test_default_search_uses_the_project_proxies_over_the_whole_space(tmp_path):
   assert np.all(np.isfinite(scores)) and scores[:5].min() > scores[5:].max()
   config.data.measurement = 'nb201/cifar10-valid'
   assert defaults.bundled_proxies(config) == 'zc/nb201'
-  config.space = 'darts'
+  config.space = 'toy_space:SPACE'  # a plug-in space with no prior of its own
   with pytest.raises(ValueError, match='no bundled zero-cost proxies'):
     defaults.bundled_proxies(config)
+
+
+@pytest.mark.parametrize('space', ['nasbench101', 'darts', 'nasbench_asr'])
+def test_every_space_searches_with_a_data_free_prior_by_default(space):
+  config = defaults.brp_config('', space)
+  block = parts.prior_block(config)
+  assert config.zero_cost.mode == 'simple+augment' and block == dict(measurement=priors.COSTS, column='params',
+                                                                      where_column='', where_value='')
+  sampled = spaces.get(space)
+  keys = sampled.sample(50, 0) if space == 'darts' else sampled.as_keys(data.load_dataset(
+      'nb101/naslib-cifar10').keys[:50]) if space == 'nasbench101' else sampled.enumerate()[:50]
+  values = priors.prior_values(block, space, keys)  # log10 of millions of parameters, for any arch: no file
+  assert np.allclose(values, np.log10(sampled.params(keys) / 1e6)) and np.isfinite(values).all()
+  with pytest.raises(ValueError, match="column must be one of flops, params"):
+    priors.prior_values({**block, 'column': 'synflow'}, space, keys)
+  with pytest.raises(ValueError, match='pre-training needs a proxies file'):
+    priors.load_proxy(ml_collections.ConfigDict(block), space)
+
+
+def test_nb101_default_search_starts_from_the_largest_cells_and_the_bundled_proxies_agree(tmp_path):
+  config = defaults.brp_config('nb101/naslib-cifar10', 'nasbench101')
+  config.data.search_on = 'mean'
+  config.search.update(budget=20, iterations=1)
+  config.training.epochs = 5
+  summary = job.run(config, tmp_path, progress=False)
+  first = logs.read_trace(tmp_path / 'trace.txt', 'nasbench101')[:20]
+  bundled = data.load_dataset('zc/nb101', 'params')  # the project's proxies of the same 292 cells
+  assert len(bundled) == 292 and summary['models_trained'] == 20
+  assert np.allclose(bundled.values, bundled.space.params(bundled.keys))
+  exploit = round(config.search.prior_exploit * 20)  # the first half of the batch: the prior's best cells
+  largest = set(bundled.space.hashable(bundled.keys[np.argsort(-bundled.values)[:exploit]]))
+  assert set(bundled.space.hashable(bundled.space.as_keys(first[:exploit]))) == largest
+  synflow = data.load_dataset('zc/nb101', 'synflow')
+  assert np.isfinite(synflow.values).all() and synflow.values.std() > 0
 
 
 def test_score_trace_breaks_ties_at_random_and_puts_missing_scores_last():

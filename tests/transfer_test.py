@@ -58,6 +58,22 @@ def test_choice_is_seeded_distinct_and_informative_spreads_latency(pretrained):
     adaptation.choose(pretrained, keys, 10, 'smart', 0, 0.1)
 
 
+def test_disagreement_choice_leaves_the_least_predictive_variance_over_the_space(pretrained):
+  keys = NB201.enumerate()
+  keys = keys[NB201.is_valid(keys)]
+  phi = pretrained.embed(keys)
+  cov = adaptation.prior(pretrained, 0.1)[1]
+
+  def variance_left(rows):  # the posterior's predictive variance summed over every candidate
+    chosen = pretrained.embed(keys[rows])
+    posterior_cov = np.linalg.inv(np.linalg.inv(cov) + chosen.T @ chosen / pretrained.noise_var)
+    return float(np.sum((phi @ posterior_cov) * phi))
+
+  left = {choice: np.mean([variance_left(adaptation.choose(pretrained, keys, 8, choice, seed, 0.1))
+                           for seed in range(3)]) for choice in ('disagreement', 'informative', 'random')}
+  assert left['disagreement'] < left['informative'] and left['disagreement'] < left['random'], left
+
+
 def test_benchmark_mode_reads_only_the_chosen_latencies(pretrained):
   dataset = devices.load_latency('help/titanx_1', 'nasbench201')
   options = _config().transfer

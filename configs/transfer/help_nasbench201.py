@@ -30,7 +30,8 @@ def get_config():
       sources=HELP_SOURCES, validation=HELP_VALIDATION,
       pretrained='',            # a workdir (or its pretrained/ folder) whose pre-trained model to reuse
       samples=10,               # K: models measured on the new device
-      choice='informative',     # 'informative' (greedy D-optimal for the pre-trained model) | 'random'
+      choice='informative',     # 'informative' (greedy D-optimal) | 'disagreement' (greedy: most variance removed over
+                                # the space) | 'random'
       method='bayes',           # 'bayes' | 'scale_shift' | 'finetune' (on the pre-trained network)
       prior_floor=0.3, pool_fraction=0.5, finetune_steps=200, finetune_lr=1e-3,
       limit_quantile=0.5))      # benchmark: the latency limit as a quantile of the device's latencies

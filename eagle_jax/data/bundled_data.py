@@ -4,7 +4,7 @@ import functools
 import importlib.resources
 import io
 import json
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from pathlib import Path
 
@@ -75,14 +75,19 @@ def write_bundle(name: str, mapping: dict, space: str, card: dict) -> Path:
   return files.atomic_write_text(folder / f'{stem}.json', json.dumps(card, indent=2) + '\n')
 
 
-def write_table_bundle(name: str, columns: Dict[str, np.ndarray], space: str, card: dict) -> Path:
-  """Bundles several values per arch of a finite `space`'s whole enumeration (columns, NaN where an arch has
-  none) as dataset `name`, read one column at a time (`load_bundled(name, column)`)."""
+def write_table_bundle(name: str, columns: Dict[str, np.ndarray], space: str, card: dict,
+                       keys: Optional[np.ndarray] = None) -> Path:
+  """Bundles several values per arch (columns, NaN where an arch has none) as dataset `name`, read one column at a
+  time (`load_bundled(name, column)`): of `keys`, or (None) of a finite `space`'s whole enumeration."""
   space = spaces.get(space)
   stem = name.replace('/', '_')
+  values = np.stack([np.asarray(v, np.float64) for v in columns.values()], 1)
+  arrays = dict(indices=np.arange(len(space.enumerate()))) if keys is None else dict(keys=keys,
+                                                                                      **space.spec_arrays(keys))
+  if len(values) != len(next(iter(arrays.values()))):
+    raise ValueError(f'{name}: {len(values)} rows of values for {len(next(iter(arrays.values())))} archs')
   buffer = io.BytesIO()
-  np.savez_compressed(buffer, indices=np.arange(len(space.enumerate())),
-                      values=np.stack([np.asarray(v, np.float64) for v in columns.values()], 1))
+  np.savez_compressed(buffer, values=values, **arrays)
   folder = Path(str(_bundled_file('')))
   files.atomic_write_bytes(folder / f'{stem}.npz', buffer.getvalue())
   card = {'name': name, 'file': f'{stem}.npz', 'space': space.name, 'columns': list(columns), **card}

@@ -47,30 +47,16 @@ class Arrays:
     return self.replace(member_weights=jnp.asarray(counts, jnp.float32))
 
 
-COST_FEATURES = ('flops', 'params', 'flops_unpruned', 'params_unpruned')
-
-
-def _cost(space, keys, name: str) -> np.ndarray:
-  count, _, unpruned = name.partition('_')
-  if not unpruned:
-    return getattr(space, count)(keys)
-  try:  # every op of the cell, dead or not: what a network that computes dead ops costs (NB201)
-    return getattr(space, count)(keys, prune=False)
-  except TypeError:
-    raise ValueError(f'cost feature {name!r}: {space.name} cells have no dead ops to keep; use {count!r}') from None
-
-
 def cost_features(space, keys, names) -> Optional[np.ndarray]:
   """log10 of the network's MACs and/or parameters in millions per arch (n, len(names)), appended to the
   embedding as augments (`config.data.cost_features`; `*_unpruned` counts dead ops too); None when no names are
   given."""
   if not names:
     return None
-  unknown = [name for name in names if name not in COST_FEATURES]
+  unknown = [name for name in names if name not in priors.COST_FEATURES]
   if unknown:
-    raise ValueError(f'config.data.cost_features: unknown feature {unknown[0]!r}; known: {COST_FEATURES}')
-  columns = [_cost(space, keys, name) / 1e6 for name in names]
-  return np.log10(np.stack(columns, axis=1)).astype(np.float32)
+    raise ValueError(f'config.data.cost_features: unknown feature {unknown[0]!r}; known: {priors.COST_FEATURES}')
+  return np.stack([priors.log_costs(space, keys, name) for name in names], axis=1).astype(np.float32)
 
 
 def card_augments(space, keys, card: dict, fill_missing: Optional[float] = None) -> Optional[np.ndarray]:

@@ -42,8 +42,9 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
   # (bundled_proxies); column: one proxy, or several joined by '+' (the mean of their percentile ranks).
   # Default on NB201 (chosen by replay on CIFAR-100 only, reported on CIFAR-10; experiments/README.md): the first
   # iteration trains synflow's best 10 and 10 drawn from synflow's top half (search.prior_exploit=0.5), and the
-  # comparator reads synflow's percentile rank beside the graph. Spaces that bundle no proxies: 'none' unless
-  # you give a file.
+  # comparator reads synflow's percentile rank beside the graph. NB101, DARTS and NB-ASR: the same with 'costs'
+  # 'params' (each network's parameters, computed per candidate: no file; chosen on DARTS's NASLib genotypes,
+  # reported on NB101 and NB201: experiments/validations/replay_suite.md). A space without a prior: 'none'.
   config.zero_cost = foresight.proxy_block(training_options=predictor.training.to_dict())
   space = spaces.get(space) if space else None  # generic configs name no space yet: no bundled prior
   prior = space is not None and space.prior
@@ -53,7 +54,7 @@ def brp_config(measurement: str, space: str) -> ml_collections.ConfigDict:
 
 
 def bundled_proxies(config: ml_collections.ConfigDict) -> str:
-  """The bundled zero-cost proxies (zc/...) of config.space (data-free: one set serves every benchmark of it)."""
+  """The data-free prior of config.space (`Space.prior`): its bundled zero-cost proxies (zc/...) or 'costs'."""
   space = spaces.get(config.space)
   if space.prior:
     return space.prior

@@ -5,7 +5,24 @@ from typing import Dict
 import ml_collections
 import numpy as np
 
-from eagle_jax.search import candidates, engine, learners
+from eagle_jax.search import candidates, engine, learners, parts
+
+# BRP-NAS variants replayed against the default: overrides of a search config (flattened keys).
+VARIANTS = {
+    'default': {},
+    'full_prior': {'search.prior_exploit': 1.0},  # the first iteration wholly the prior's best
+    'no_priors': {'zero_cost.mode': 'none'},
+    'no_priors_spread': {'zero_cost.mode': 'none', 'search.target_spread': True, 'search.target_scale': 3.0},
+    'warmup': {'zero_cost.mode': 'warmup'},
+    'simple': {'zero_cost.mode': 'simple'},
+    'augment': {'zero_cost.mode': 'augment'},
+    'simple_augment': {'zero_cost.mode': 'simple+augment'},
+    'warmup_spread': {'zero_cost.mode': 'warmup', 'search.target_spread': True, 'search.target_scale': 3.0},
+    'simple_spread': {'zero_cost.mode': 'simple', 'search.target_spread': True, 'search.target_scale': 3.0},
+    'ensemble': {'model.ensemble': 3},  # a comparator ensemble ranked by its mean
+    'thompson': {'model.ensemble': 3, 'search.acquisition': 'thompson'},  # each ask ranked by one member drawn
+    'params_prior': {'zero_cost.measurement': 'costs', 'zero_cost.column': 'params'},  # NB101/DARTS's prior
+}
 
 
 def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget: int) -> Dict[str, np.ndarray]:
@@ -15,6 +32,17 @@ def curves(trace: np.ndarray, searched: np.ndarray, reported: np.ndarray, budget
   oracle = np.maximum.accumulate(reported[trace])
   best_rows = trace[np.array([np.argmax(searched[trace[:x + 1]]) for x in range(len(trace))])]
   return {'oracle': oracle, 'selected': reported[best_rows]}
+
+
+def brp_trace(config: ml_collections.ConfigDict, space, keys: np.ndarray, searched: np.ndarray) -> np.ndarray:
+  """The trace of the BRP-NAS search `config` over a benchmark table (its searched values stand for training);
+  refused when the zero-cost prior does not cover every candidate."""
+  table = candidates.TableCandidates(space, keys)
+  eligible = parts.eligible(config, table)
+  if not eligible.all():
+    raise ValueError(f'the zero-cost prior covers {eligible.sum()} of {len(eligible)} candidates')
+  search = parts.build(config, table, eligible_mask=eligible)
+  return np.asarray(engine.run(search, lambda rows: searched[rows], progress=False).trace, np.int64)
 
 
 def random_trace(num_candidates: int, seed: int) -> np.ndarray:

@@ -61,7 +61,7 @@ class Space:
   `network()` (a Keras builder: without it the space cannot be measured or scored by network proxies; with
   `layers(**config.model) -> [Layer]` and `layer_counts(keys, **config.model) -> (n, len(layers))` it can be
   profiled layer by layer and predicted by the layer-wise lookup baseline),
-  `read_file` (file formats of its own), `prior` (a bundled zero-cost prior for its default search),
+  `read_file` (file formats of its own), `prior` (a data-free prior for its default search),
   `csv_key_columns` (a key as CSV columns), `supernet_choices` (proxies through one traced supernet).
   Register a space with `eagle_jax.spaces.register(space)`, or name it `MODULE:ATTRIBUTE` wherever a space name
   is taken (`--config.space=my_spaces:CHAIN`).
@@ -70,7 +70,8 @@ class Space:
   num_nodes: int = 0          # graph nodes per arch in `encode`, with the global node
   num_features: int = 0       # feature columns per node
   unique_encodings: bool = False  # distinct keys always have distinct encodings (no grouping needed)
-  prior: str = ''             # bundled zero-cost proxies its default search uses as a prior ('' for none)
+  prior: str = ''             # the data-free prior its default search uses: bundled proxies (zc/...), 'costs' (its
+                              # network's FLOPs or params, computed per arch), or '' for none
   prior_column: str = ''      # the proxy (or proxies joined by '+') of `prior` that the default search reads
   csv_key_columns: Tuple[str, ...] = ()  # integer CSV columns that hold a key beside arch_str (NB201: op0..op5)
   csv_index_columns: Tuple[str, ...] = ()  # CSV columns that name an arch but hold no value (NB201's index)

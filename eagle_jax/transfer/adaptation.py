@@ -3,8 +3,10 @@
 The new device's head is Bayesian linear regression on the body's embedding phi(x) = [h(x), 1], predicting log
 seconds, with the source devices' heads as the prior: mean = their mean, covariance = their covariance plus an
 isotropic floor (`prior_floor` times the mean prior variance), noise = the heads' held-out residual variance.
-Closed form: milliseconds. The same posterior picks which K models to measure ('informative': greedy D-optimal
-design, each pick the candidate whose prediction the current posterior is least sure of), or 'random'.
+Closed form: milliseconds. The same posterior picks which K models to measure: 'informative' (greedy D-optimal
+design: each pick the candidate whose prediction the current posterior is least sure of), 'disagreement' (each pick
+the candidate whose measurement most shrinks the posterior's predictive variance summed over every candidate: the
+disagreement of the heads it still allows, over the space), or 'random'.
 
 Compared against (experiments/validations/transfer_table.py): `scale_shift` (the mean source head, scaled and shifted to the K
 samples), `finetune` (every parameter of the pre-trained network, from the best-fitting source head, Adam on the K
@@ -21,7 +23,7 @@ from eagle_jax.predictors import baselines, initialization, training
 from eagle_jax.transfer import pretraining
 
 METHODS = ('bayes', 'scale_shift', 'finetune', 'flops', 'linear')
-CHOICES = ('informative', 'random')
+CHOICES = ('informative', 'disagreement', 'random')
 
 
 def prior(pretrained: pretraining.Pretrained, floor: float) -> Tuple[np.ndarray, np.ndarray]:
@@ -49,26 +51,34 @@ def candidate_pool(space: spaces.Space, keys: np.ndarray) -> np.ndarray:
 
 def choose(pretrained: pretraining.Pretrained, keys: np.ndarray, k: int, choice: str, seed: int,
            floor: float, pool_fraction: float = 0.5) -> np.ndarray:
-  """Rows of `keys` to measure: `k` distinct networks, 'random' or 'informative' (greedy D-optimal from a seeded
-  random `pool_fraction` of the candidates)."""
+  """Rows of `keys` to measure: `k` distinct networks, 'random', or greedy from a seeded random `pool_fraction`
+  of the candidates: 'informative' (the largest predictive variance) or 'disagreement' (the largest drop of the
+  predictive variance summed over all candidates)."""
   if choice not in CHOICES:
     raise ValueError(f'config.transfer.choice must be one of {CHOICES}, got {choice!r}')
   space = spaces.get(pretrained.space_name)
-  rows = candidate_pool(space, keys)
-  if k > len(rows):
-    raise ValueError(f'config.transfer.samples={k} but only {len(rows)} distinct networks are candidates')
+  everyone = candidate_pool(space, keys)
+  if k > len(everyone):
+    raise ValueError(f'config.transfer.samples={k} but only {len(everyone)} distinct networks are candidates')
   rng = np.random.default_rng(seed)
   if choice == 'random':
-    return np.sort(rng.choice(rows, k, replace=False))
-  rows = rng.choice(rows, max(k, int(round(pool_fraction * len(rows)))), replace=False)
+    return np.sort(rng.choice(everyone, k, replace=False))
+  rows = rng.choice(everyone, max(k, int(round(pool_fraction * len(everyone)))), replace=False)
   phi = pretrained.embed(keys[rows])
+  if choice == 'disagreement':  # sum over candidates x of (phi_x' S u)^2 = u' S G S u, G their second moment
+    every_phi = pretrained.embed(keys[everyone])
+    gram = every_phi.T @ every_phi / len(every_phi)
   cov = prior(pretrained, floor)[1]
   projected = phi @ cov  # rank-one updates of every candidate's predictive variance after each pick
   variance = np.sum(projected * phi, axis=1)
   chosen = []
   for _ in range(k):
-    variance[chosen] = -np.inf
-    pick = int(np.argmax(variance))
+    if choice == 'disagreement':
+      score = np.sum((projected @ gram) * projected, axis=1) / (pretrained.noise_var + variance)
+    else:
+      score = variance.copy()
+    score[chosen] = -np.inf
+    pick = int(np.argmax(score))
     chosen.append(pick)
     u = projected[pick]
     scale = pretrained.noise_var + u @ phi[pick]

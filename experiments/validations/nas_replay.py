@@ -22,30 +22,15 @@ from absl import app, flags
 from eagle_jax import files
 from eagle_jax.predictors import foresight, plots, priors
 from eagle_jax.proxies import scores as proxy_scores
-from eagle_jax.search import candidates, defaults, engine, job, parts, replay, tables
+from eagle_jax.search import defaults, job, replay, tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-# BRP-NAS variants: config overrides on top of --config.
-VARIANTS = {
-    'default': {},
-    'full_prior': {'search.prior_exploit': 1.0},  # the first iteration wholly the prior's best
-    'no_priors': {'zero_cost.mode': 'none'},
-    'no_priors_spread': {'zero_cost.mode': 'none', 'search.target_spread': True, 'search.target_scale': 3.0},
-    'warmup': {'zero_cost.mode': 'warmup'},
-    'simple': {'zero_cost.mode': 'simple'},
-    'augment': {'zero_cost.mode': 'augment'},
-    'simple_augment': {'zero_cost.mode': 'simple+augment'},
-    'warmup_spread': {'zero_cost.mode': 'warmup', 'search.target_spread': True, 'search.target_scale': 3.0},
-    'simple_spread': {'zero_cost.mode': 'simple', 'search.target_spread': True, 'search.target_scale': 3.0},
-    'ensemble': {'model.ensemble': 3},  # a comparator ensemble ranked by its mean
-    'thompson': {'model.ensemble': 3, 'search.acquisition': 'thompson'},  # each ask ranked by one member drawn
-}
 _SEEDS = flags.DEFINE_integer('seeds', 10, 'Search seeds per method.')
 _BUDGETS = flags.DEFINE_list('budgets', ['25', '50', '100', '200'], 'Models trained at which to report.')
 _DATASETS = flags.DEFINE_list('datasets', ['nb201/cifar100', 'nb201/cifar10-valid'], 'Bundled tables.')
 _CONFIG = flags.DEFINE_string('config', 'brp_nasbench201', 'Search config in configs/search/.')
-_VARIANTS = flags.DEFINE_list('variants', ['default', 'no_priors'], f'BRP-NAS variants: {", ".join(VARIANTS)}.')
+_VARIANTS = flags.DEFINE_list('variants', ['default', 'no_priors'], f'BRP-NAS variants: {", ".join(replay.VARIANTS)}.')
 _LONG = flags.DEFINE_list('long_variants', ['default', 'no_priors'], 'Variants also run at budget 200.')
 _PROXIES = flags.DEFINE_list('proxies', list(proxy_scores.PROXIES[1:]),
                              "Proxy orders to replay (NB201); 'a+b' = their mean percentile rank.")
@@ -60,7 +45,7 @@ _LONG_BUDGET, _LONG_ITERATIONS = 200, 10
 def _config(name: str, variant: str, budget: int = 0):
   config = __import__(f'configs.search.{_CONFIG.value}', fromlist=['get_config']).get_config()
   config.data.measurement = name
-  config.update_from_flattened_dict(VARIANTS[variant])
+  config.update_from_flattened_dict(replay.VARIANTS[variant])
   if _PRIOR.value:
     config.zero_cost.column = _PRIOR.value
   if budget:
@@ -77,14 +62,8 @@ def _brp_traces(name: str, dataset, searched, seed: int) -> dict:
     for budget in budgets:
       config = _config(name, variant, budget)
       config.seed = seed
-      table = candidates.TableCandidates(dataset.space, dataset.keys)
-      eligible = parts.eligible(config, table)
-      if not eligible.all():
-        raise ValueError(f'{variant}: the zero-cost prior covers {eligible.sum()} of {len(eligible)} candidates')
-      search = parts.build(config, table, eligible_mask=eligible)
-      result = engine.run(search, lambda rows: searched[rows], progress=False)
       label = f'BRP-NAS ({variant})' + (f' at {budget}' if budget else '')
-      out[label] = (np.asarray(result.trace), config.search.budget)
+      out[label] = (replay.brp_trace(config, dataset.space, dataset.keys, searched), config.search.budget)
   return out
 
 

@@ -7,6 +7,10 @@ Protocols:
         every other device is its own family), pre-training on all the other devices (bundled HELP devices, this
         project's 1-thread Xeon, the LatBench files in --latbench), with --all_epochs of pre-training to keep
         17 pre-trainings affordable on a 2-core CPU.
+  nasflat  NASFLAT's harder NB201 splits (abdelfattah-lab/nasflat_latency, correlation_trainer/device_task_list.py,
+        tasks 1-4: mobile / embedded / ASIC sources to GPU targets, and GPUs to mobile and embedded targets), each
+        with the devices of the split that the bundled HELP set and LatBench hold (the others are named in the
+        report); one pre-training per split.
 Methods (eagle_jax.transfer.adaptation): bayes with the informative or a random choice of the K models, and, on the
 same random choice, scale_shift, finetune, and the fits on the K samples alone (flops, linear).
 
@@ -30,7 +34,7 @@ from eagle_jax.transfer import devices, evaluation, pretraining  # pylint: disab
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
 import machine  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-_PROTOCOL = flags.DEFINE_enum('protocol', 'help', ['help', 'all'], 'Which devices are sources and targets.')
+_PROTOCOL = flags.DEFINE_enum('protocol', 'help', ['help', 'all', 'nasflat'], 'Which devices are sources and targets.')
 _LATBENCH = flags.DEFINE_string('latbench', os.path.join(os.environ.get('EAGLE_JAX_DATA', ''), 'eagle-latbench-nb201', 'raw'),
                                  'Folder of LatBench pickles (default: under $EAGLE_JAX_DATA).')
 _SAMPLES = flags.DEFINE_list('samples', ['5', '10', '20', '50'], 'K values.')
@@ -40,6 +44,41 @@ _ALL_EPOCHS = flags.DEFINE_integer('all_epochs', 60, "Pre-training epochs in the
 _OUT = flags.DEFINE_string('out', 'experiments/validations/transfer_help', 'Output stem (.json, .md, .png).')
 _RUNS = flags.DEFINE_list('runs', ['bayes/informative', 'bayes/random', 'scale_shift/random', 'finetune/random',
                                    'flops/random', 'linear/random'], 'method/choice pairs to compare.')
+
+
+_LATBENCH_NAMES = {  # NASFLAT's names of LatBench devices -> the LatBench pickles' stems
+    'desktop_cpu_core_i7_7820x_fp32': 'desktop-cpu-core-i7-7820x-fp32',
+    'desktop_gpu_gtx_1080ti_fp32': 'desktop-gpu-gtx-1080ti-fp32',
+    'embedded_gpu_jetson_nano_fp16': 'embedded-gpu-jetson-nano-fp16',
+    'mobile_cpu_snapdragon_855_kryo_485_int8': 'mobile-cpu-snapdragon-855-kryo-485-int8',
+    'mobile_gpu_snapdragon_855_adreno_640_int8': 'mobile-gpu-snapdragon-855-adreno-640-int8'}
+NASFLAT_SPLITS = {  # task: (sources, targets), as NASFLAT lists them
+    'nasflat-1 (eTPU, ASIC, mGPU, mCPU -> GPU)': (
+        ('embedded_tpu_edge_tpu_int8', 'eyeriss', 'mobile_gpu_snapdragon_675_adreno_612_int8',
+         'mobile_gpu_snapdragon_855_adreno_640_int8', 'pixel3'),
+        ('1080ti_1', 'titan_rtx_32', 'titanxp_1', '2080ti_32', 'titan_rtx_1')),
+    'nasflat-2 (GPU -> eGPU, eTPU, DSP, mCPU)': (
+        ('1080ti_1', '1080ti_32', 'titanx_32', 'titanxp_1', 'titanxp_32'),
+        ('embedded_gpu_jetson_nano_fp16', 'embedded_tpu_edge_tpu_int8', 'mobile_dsp_snapdragon_675_hexagon_685_int8',
+         'mobile_dsp_snapdragon_855_hexagon_690_int8', 'pixel3')),
+    'nasflat-3 (GPU, eGPU, ASIC, mGPU, mDSP -> GPU)': (
+        ('desktop_gpu_gtx_1080ti_fp32', 'embedded_gpu_jetson_nano_fp16', 'eyeriss',
+         'mobile_dsp_snapdragon_675_hexagon_685_int8', 'mobile_gpu_snapdragon_855_adreno_640_int8'),
+        ('1080ti_1', '2080ti_1', 'titanxp_1', '2080ti_32', 'titanxp_32')),
+    'nasflat-4 (CPU, eGPU, eTPU, ASIC, mCPU, mDSP, mGPU -> GPU)': (
+        ('desktop_cpu_core_i7_7820x_fp32', 'embedded_gpu_jetson_nano_fp32', 'embedded_tpu_edge_tpu_int8', 'eyeriss',
+         'mobile_cpu_snapdragon_855_kryo_485_int8', 'mobile_dsp_snapdragon_675_hexagon_685_int8',
+         'mobile_dsp_snapdragon_855_hexagon_690_int8', 'mobile_gpu_snapdragon_675_adreno_612_int8',
+         'mobile_gpu_snapdragon_855_adreno_640_int8', 'pixel2'),
+        ('1080ti_1', '2080ti_1', 'titan_rtx_1')),
+}
+
+
+def nasflat_devices(names, everything) -> tuple:
+  """(the sources we hold, by their names in `everything`; the names we do not hold)."""
+  by_name = {devices.device_name(t): t for t in everything}
+  held = [by_name.get(_LATBENCH_NAMES.get(n, n)) for n in names]
+  return [t for t in held if t], [n for n, t in zip(names, held) if not t]
 
 
 def runs() -> list:
@@ -60,9 +99,9 @@ def family(source: str) -> str:
   return stem if batch.isdigit() and stem in ('1080ti', '2080ti', 'titan_rtx', 'titanx', 'titanxp') else name
 
 
-def evaluate_device(pretrained, target: str, options, results: dict) -> None:
+def evaluate_device(pretrained, target: str, options, results: dict, label: str = '') -> None:
   dataset = devices.load_latency(target, 'nasbench201')
-  name = devices.device_name(target)
+  name = label or devices.device_name(target)
   for samples in map(int, _SAMPLES.value):
     for method, choice in runs():
       scores = []
@@ -96,6 +135,21 @@ def main(argv):
       if devices.device_name(target) not in results:  # resumable: devices already in the record are kept
         evaluate_device(pretrained, target, config.transfer, results)
         files.atomic_write_text(out.with_suffix('.json'), json.dumps(record, indent=2) + '\n')
+  elif _PROTOCOL.value == 'nasflat':
+    splits = record.setdefault('splits', {})
+    for task, (sources, targets) in NASFLAT_SPLITS.items():
+      (sources, missing_sources), (targets, missing_targets) = (nasflat_devices(sources, everything),
+                                                                nasflat_devices(targets, everything))
+      splits[task] = {'sources': [devices.device_name(t) for t in sources], 'missing_sources': missing_sources,
+                      'targets': [devices.device_name(t) for t in targets], 'missing_targets': missing_targets}
+      todo = [t for t in targets if f'{task}: {devices.device_name(t)}' not in results]
+      if not todo:
+        continue
+      config.transfer.sources = tuple(sources)
+      pretrained = pretraining.pretrain(config, progress=False)
+      for target in todo:
+        evaluate_device(pretrained, target, config.transfer, results, label=f'{task}: {devices.device_name(target)}')
+        files.atomic_write_text(out.with_suffix('.json'), json.dumps(record, indent=2) + '\n')
   else:
     config.pretrain.epochs = _ALL_EPOCHS.value
     for held_out in sorted({family(t) for t in everything}):
@@ -113,7 +167,7 @@ def main(argv):
 def write_report(record: dict, out: Path, config) -> None:
   results = record['results']
   validation = {devices.device_name(t) for t in config.transfer.validation}
-  tested = [d for d in results if d not in validation or record['protocol'] == 'all']
+  tested = [d for d in results if d not in validation or record['protocol'] != 'help']
   samples = [int(k) for k in _SAMPLES.value]
   lines = [f'Protocol `{record["protocol"]}`, {record["machine"]}; mean over {record["seeds"]} seeds of the K choice '
            f'(Spearman over {record["max_scored"]} other models of the device).', '',
@@ -136,6 +190,9 @@ def write_report(record: dict, out: Path, config) -> None:
     cells = [results[device][f'{m}/{c}/10'] for m, c in runs()]
     lines.append(f'| {device}{" (validation)" if device in validation else ""} | ' +
                  ' | '.join(f'{c["spearman"][0]:.3f} ± {c["spearman"][1]:.3f}' for c in cells) + ' |')
+  for task, split in record.get('splits', {}).items():
+    lines.append(f'\n{task}: sources {", ".join(split["sources"])}; targets {", ".join(split["targets"])}; not in '
+                 f'the data here: {", ".join(split["missing_sources"] + split["missing_targets"]) or "none"}.')
   files.atomic_write_text(out.with_suffix('.md'), '\n'.join(lines) + '\n')
   ax.set(xscale='log', xlabel='K measured models', ylabel='Spearman on the device (mean over devices)',
          title=f'latency on a new device ({record["protocol"]} protocol)')

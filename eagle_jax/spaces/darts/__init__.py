@@ -13,6 +13,8 @@ class Darts(space_lib.Space):
   """DARTS behind the Space interface: keys are 32-int tuples, strings DARTS's Genotype text; not enumerable
   (about 2.8e20 genotypes), so `sample(n, seed, mode)` gives candidate sets."""
   name = 'darts'
+  prior, prior_column = 'costs', 'params'  # data-free: parameters of each cell's network, for any candidate set;
+  # chosen on DARTS's NASLib genotypes, reported on NB101 and NB201 (experiments/validations/replay_suite.md)
   num_nodes = NUM_NODES
   num_features = NUM_FEATURES
 
@@ -79,7 +81,7 @@ class Darts(space_lib.Space):
 
   def network_costs(self, keys, **network) -> np.ndarray:
     """MACs (convolutions and classifier) and parameters (no auxiliary head) of DARTS's CIFAR network."""
-    return np.array([network_cost(k, **network) for k in self.as_keys(keys)], np.float64)
+    return network_costs(self.as_keys(keys), **network)
 
 
 SPACE = Darts()

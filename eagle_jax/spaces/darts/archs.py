@@ -19,7 +19,7 @@ from eagle_jax.spaces import space as space_lib
 __all__ = ('OPS', 'MAX_POOL', 'AVG_POOL', 'SKIP', 'SEP3', 'SEP5', 'DIL3', 'DIL5', 'STEPS', 'EDGES', 'KEY_WIDTH',
            'CONCAT', 'CELL_NODES', 'NUM_NODES', 'NUM_FEATURES', 'ADDITION', 'INPUT', 'OUTPUT', 'GLOBAL', 'Genotype',
            'genotype_key', 'to_genotype', 'to_text', 'parse_text', 'check_key_array', 'fingerprints',
-           'sample_chunks', 'sample_eagle', 'encode_keys', 'network_cost')
+           'sample_chunks', 'sample_eagle', 'encode_keys', 'network_costs')
 
 OPS = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3',
        'dil_conv_5x5')
@@ -265,34 +265,36 @@ def _op_cost(op: int, channels: int, stride: int, size: int) -> Tuple[int, int]:
   return 0, 0  # pools and identity
 
 
-def network_cost(key, init_channels: int = 16, layers: int = 8, num_classes: int = 10, image_size: int = 32,
-                 input_size=None, seed: int = 0) -> Tuple[int, int]:
-  """(MACs, trainable params) of DARTS's CIFAR network (NetworkCIFAR, no auxiliary head): a 3x3 stem to
-  3 x init_channels, `layers` cells with reduction cells at layers // 3 and 2 * layers // 3 (channels doubled),
-  each cell's inputs preprocessed (1x1 ReLU-conv-BN, or a factorized reduce after a reduction cell: the same
-  cost), global pooling and a classifier. MACs count convolutions and the classifier."""
+def network_costs(keys, init_channels: int = 16, layers: int = 8, num_classes: int = 10, image_size: int = 32,
+                  input_size=None, seed: int = 0) -> np.ndarray:
+  """(n, 2) float64: MACs and trainable params of DARTS's CIFAR network (NetworkCIFAR, no auxiliary head) for
+  each key: a 3x3 stem to 3 x init_channels, `layers` cells with reduction cells at layers // 3 and 2 * layers // 3
+  (channels doubled), each cell's inputs preprocessed (1x1 ReLU-conv-BN, or a factorized reduce after a reduction
+  cell: the same cost), global pooling and a classifier. MACs count convolutions and the classifier. Every op's
+  cost depends only on its layer, op and stride, so keys are costed by table lookups, all at once."""
   del seed
   if input_size is not None:
     image_size = int(input_size[1])
-  key = [int(v) for v in key]
+  keys = np.asarray(keys, np.int64).reshape(-1, 4 * EDGES)
   size = image_size
   stem = 3 * init_channels
-  macs, params = 9 * 3 * stem * size * size, 9 * 3 * stem + 2 * stem
+  fixed = np.array([9 * 3 * stem * size * size, 9 * 3 * stem + 2 * stem], np.float64)
+  costs = np.zeros((len(keys), 2), np.float64)
   prev_prev, prev, channels = stem, stem, init_channels
   for layer in range(layers):
     reduction = layer in (layers // 3, 2 * layers // 3)
     if reduction:
       channels *= 2
     in_size = size
-    pre = (prev_prev * channels + prev * channels) * in_size * in_size
-    macs, params = macs + pre, params + prev_prev * channels + prev * channels + 4 * channels
-    cell = key[2 * EDGES:] if reduction else key[:2 * EDGES]
+    fixed += [(prev_prev * channels + prev * channels) * in_size * in_size,
+              prev_prev * channels + prev * channels + 4 * channels]
     out_size = (in_size + 1) // 2 if reduction else in_size
-    for edge in range(EDGES):
-      op, source = cell[2 * edge], cell[2 * edge + 1]
-      stride = 2 if reduction and source < 2 else 1
-      cost = _op_cost(op, channels, stride, out_size)
-      macs, params = macs + cost[0], params + cost[1]
+    table = np.array([[_op_cost(op, channels, stride, out_size) for stride in (1, 2)] for op in range(len(OPS))],
+                     np.float64)  # (op, stride - 1, [MACs, params])
+    cell = keys[:, 2 * EDGES:] if reduction else keys[:, :2 * EDGES]
+    ops, sources = cell[:, 0::2], cell[:, 1::2]
+    strided = (reduction & (sources < 2)).astype(np.int64)
+    costs += table[ops, strided].sum(axis=1)
     size = out_size
     prev_prev, prev = prev, STEPS * channels
-  return macs + prev * num_classes, params + prev * num_classes + num_classes
+  return costs + fixed + [prev * num_classes, prev * num_classes + num_classes]

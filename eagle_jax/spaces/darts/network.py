@@ -7,7 +7,7 @@ Ops: pools 3x3 (average pooling excludes padding), skip (identity; a factorized 
 (twice ReLU, depthwise, pointwise, BN), dil_conv (ReLU, dilation-2 depthwise, pointwise, BN). Keras has no
 strided dilated convolution; a stride-2 dilation-2 convolution reads only the even rows and columns, so it is
 built as that subsample followed by an undilated stride-1 convolution (the same outputs, the same MACs).
-Trainable parameters equal `darts.network_cost`.
+Trainable parameters equal `darts.network_costs`.
 """
 import numpy as np
 import tensorflow as tf

@@ -14,6 +14,8 @@ from eagle_jax.spaces.nasbench101.archs import *  # pylint: disable=wildcard-imp
 class NasBench101(space_lib.HashKeyedSpace):
   """NB101 behind the Space interface: keys and strings are module hashes; specs are (adjacency, op names)."""
   name = 'nasbench101'
+  prior, prior_column = 'costs', 'params'  # data-free: parameters of each cell's network, for any candidate set;
+  # chosen on DARTS's NASLib genotypes, reported on NB101 and NB201 (experiments/validations/replay_suite.md)
   num_nodes = NUM_NODES
   num_features = NUM_FEATURES
   hash_name = 'NB101 module hash'

@@ -12,6 +12,8 @@ from eagle_jax.spaces.nasbench_asr.archs import *  # pylint: disable=wildcard-im
 class NasBenchASR(space_lib.HashKeyedSpace):
   """NB-ASR behind the Space interface: keys and strings are NB-ASR graph hashes; specs are arch vectors."""
   name = 'nasbench_asr'
+  prior, prior_column = 'costs', 'params'  # data-free, as NB101 and DARTS; unchecked here: no public NB-ASR
+  # accuracies to replay on (experiments/validations/replay_suite.md)
   num_nodes = NUM_NODES
   num_features = NUM_FEATURES
   hash_name = 'NB-ASR graph hash'
