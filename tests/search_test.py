@@ -332,6 +332,7 @@ def test_every_space_searches_with_a_data_free_prior_by_default(space):
     priors.load_proxy(ml_collections.ConfigDict(block), space)
 
 
+@pytest.mark.slow
 def test_nb101_default_search_starts_from_the_largest_cells_and_the_bundled_proxies_agree(tmp_path):
   config = defaults.brp_config('nb101/naslib-cifar10', 'nasbench101')
   config.data.search_on = 'mean'

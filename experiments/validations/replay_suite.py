@@ -76,8 +76,6 @@ _REPORT_ONLY = flags.DEFINE_bool('report_only', False, 'Only write replay_suite.
 HERE = Path(__file__).resolve().parent
 OUT = HERE / 'replay_suite'
 _EVOLUTION_STEPS = 2000  # evolution runs on, so trace positions stay defined
-BASELINE_PREFIXES = ('random', 'regularised', 'iterative ridge', 'FLOPs', 'params', 'synflow', 'grad_norm', 'snip',
-                     'jacov', 'nwot', 'epe_nas', 'fisher', 'grasp', 'l2_norm', 'plain')
 
 
 def _budgets() -> list:
@@ -201,7 +199,7 @@ def _against_baselines(methods: dict) -> dict:
   default = rows.get('BRP-NAS (default)', {})
   out = {}
   for budget, (rank, _) in sorted(default.items()):
-    baselines = {r: v[budget][0] for r, v in rows.items() if r.startswith(BASELINE_PREFIXES) and budget in v}
+    baselines = {r: v[budget][0] for r, v in rows.items() if not r.startswith('BRP-NAS') and budget in v}
     best = min(baselines, key=baselines.get)
     verdict = 'better' if rank < baselines[best] else 'equal' if rank == baselines[best] else 'worse'
     out[budget] = {'default': rank, 'best_baseline': best, 'best_baseline_rank': baselines[best], 'verdict': verdict}
