@@ -69,7 +69,7 @@ def prior_values(block, space: str, keys: np.ndarray) -> np.ndarray:
     if column not in COST_FEATURES:
       raise ValueError(f"zero-cost measurement {COSTS!r} computes one network cost: column must be one of "
                        f"{', '.join(COST_FEATURES)}, got {column!r}")
-    return log_costs(spaces.get(space), keys, column).astype(np.float64)
+    return log_costs(spaces.get(space), keys, column)
   lookup = _prior_lookup(tuple((k, block.get(k, '')) for k in PROXY_FIELDS), space)
   return np.array([lookup.get(key, np.nan) for key in spaces.get(space).hashable(keys)], np.float64)
 

@@ -63,11 +63,14 @@ def choose(pretrained: pretraining.Pretrained, keys: np.ndarray, k: int, choice:
   rng = np.random.default_rng(seed)
   if choice == 'random':
     return np.sort(rng.choice(everyone, k, replace=False))
-  rows = rng.choice(everyone, max(k, int(round(pool_fraction * len(everyone)))), replace=False)
-  phi = pretrained.embed(keys[rows])
+  pool = rng.choice(len(everyone), max(k, int(round(pool_fraction * len(everyone)))), replace=False)
+  rows = everyone[pool]
   if choice == 'disagreement':  # sum over candidates x of (phi_x' S u)^2 = u' S G S u, G their second moment
-    every_phi = pretrained.embed(keys[everyone])
+    every_phi = pretrained.embed(keys[everyone])  # the pool's embeddings are among them
     gram = every_phi.T @ every_phi / len(every_phi)
+    phi = every_phi[pool]
+  else:
+    phi = pretrained.embed(keys[rows])
   cov = prior(pretrained, floor)[1]
   projected = phi @ cov  # rank-one updates of every candidate's predictive variance after each pick
   variance = np.sum(projected * phi, axis=1)

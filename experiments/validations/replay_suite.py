@@ -97,8 +97,8 @@ def _brp_trace(benchmark: Benchmark, dataset, searched, variant: str, budget: in
   return replay.brp_trace(config, dataset.space, dataset.keys, searched)
 
 
-def _methods(benchmark: Benchmark, dataset, searched) -> dict:
-  """{method: (function of the seed -> trace, models it trains)}."""
+def _methods(benchmark: Benchmark, dataset, searched, orders: dict) -> dict:
+  """{method: (function of the seed -> trace, models it trains)}; `orders` from `proxy_orders`."""
   keys, space, top = dataset.keys, dataset.space, max(_budgets())
   out = {}
   for variant in _VARIANTS.value:
@@ -115,7 +115,7 @@ def _methods(benchmark: Benchmark, dataset, searched) -> dict:
   for budget in _budgets():
     out[f'iterative ridge at {budget}'] = (
         lambda s, b=budget: replay.ridge_search(space, keys, searched, b, max(1, b // 20), s), budget)
-  for label, values in proxy_orders(benchmark, dataset).items():
+  for label, values in orders.items():
     out[label] = (lambda s, v=values: replay.score_trace(v, s), top)
   return out
 
@@ -146,7 +146,8 @@ def run_benchmark(name: str, benchmark: Benchmark) -> dict:
   dataset, searched, reported, description = job.load_benchmark(config)
   traces_file = OUT / f'{name}.traces.json'
   kept = json.loads(traces_file.read_text()) if traces_file.exists() else {}
-  methods = _methods(benchmark, dataset, searched)
+  orders = proxy_orders(benchmark, dataset)
+  methods = _methods(benchmark, dataset, searched, orders)
   length = min(len(searched), max(LONG_BUDGET, *_budgets()))  # kept traces serve any later budget up to it
   todo = [(m, s) for m in methods for s in range(_SEEDS.value) if len(kept.get(m, {}).get(str(s), ())) < length]
   for method, seed in tqdm.tqdm(todo, desc=name, disable=not todo):
@@ -171,7 +172,7 @@ def run_benchmark(name: str, benchmark: Benchmark) -> dict:
                                  'selected_median': np.median(selected, axis=0).tolist()}
   result['default_vs_best_baseline'] = _against_baselines(result['methods'])
   result['proxy_spearman'] = {label: float(stats.spearmanr(values, searched, nan_policy='omit').statistic)
-                              for label, values in proxy_orders(benchmark, dataset).items()}
+                              for label, values in orders.items()}
   files.atomic_write_text(OUT / f'{name}.json', json.dumps(result, indent=1) + '\n')
   return result
 
